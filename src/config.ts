@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { setLanguage, type Lang } from './i18n';
+
+/** Every environment variable Mécène reads, with its default. The README lists the same table. */
+const port = z.coerce.number().int().min(1).max(65_535);
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .transform((s) => (s === '' ? undefined : s))
+    .pipe(
+      z
+        .string()
+        .refine((s) => {
+          try {
+            return protocols.includes(new URL(s).protocol);
+          } catch {
+            return false;
+          }
+        }, `URL ${protocols.join(' / ')}`)
+        .optional(),
+    )
+    .optional();
+
+export const envSchema = z.object({
+  MECENE_LANG: z.enum(['fr', 'en']).default('fr'),
+  DATA_DIR: z.string().min(1).default('data'),
+  TEMPLATES_DIR: z.string().min(1).default('templates'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+  MECENE_DB_PORT: port.default(5433),
+  TEMPORAL_ADDRESS: z.string().trim().regex(/^[\w.-]+:\d+$/, 'host:port').optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('mecene'),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_RETENTION: z.string().regex(/^\d+h$/, 'ex. 2160h').default('2160h'),
+  TEMPORAL_CLI: z.string().optional(),
+  SMTP_URL: optionalUrl(['smtp:', 'smtps:']),
+  MECENE_SMTP_PORT: port.default(2525),
+  MAIL_FROM: z.string().optional(),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: port.default(3600),
+  PUBLIC_URL: optionalUrl(['http:', 'https:']),
+  MECENE_SECRET: z.string().min(16).optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  lang: Lang;
+  dataDir: string;
+  templatesDir: string;
+  logLevel: Env['LOG_LEVEL'];
+  databaseUrl?: string;
+  embeddedDbPort: number;
+  temporal: { address?: string; namespace: string; taskQueue: string; port: number; uiPort: number; retention: string; cli?: string };
+  smtpUrl?: string;
+  catcherPort: number;
+  mailFrom?: string;
+  http: { host: string; port: number; publicUrl: string };
+  secret?: string;
+}
+
+/** Raised when the environment is wrong; the message names the variable in French and English. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once, at an entry point; below that, code receives values. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      const value = env[name];
+      return (
+        `Variable d'environnement ${name} invalide (${JSON.stringify(value ?? '')}) : ${issue.message}` +
+        ` / Invalid environment variable ${name}: ${issue.message}`
+      );
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  const e = result.data;
+  setLanguage(e.MECENE_LANG);
+  const httpPort = e.HTTP_PORT;
+  return {
+    lang: e.MECENE_LANG,
+    dataDir: path.resolve(cwd, e.DATA_DIR),
+    templatesDir: path.resolve(cwd, e.TEMPLATES_DIR),
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    embeddedDbPort: e.MECENE_DB_PORT,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      port: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      retention: e.TEMPORAL_RETENTION,
+      cli: e.TEMPORAL_CLI,
+    },
+    smtpUrl: e.SMTP_URL,
+    catcherPort: e.MECENE_SMTP_PORT,
+    mailFrom: e.MAIL_FROM,
+    http: { host: e.HTTP_HOST, port: httpPort, publicUrl: (e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${httpPort}`).replace(/\/$/, '') },
+    secret: e.MECENE_SECRET,
+  };
+}
+

@@ -1,0 +1,135 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import { z } from 'zod';
+import type { Lang } from '../domain/money';
+
+/**
+ * Email templates are data students and tutors edit (templates/mail/<name>/<lang>/*.hbs):
+ * no logic beyond `each`, every variable declared here and checked before rendering, and
+ * Handlebars in strict mode so a misspelt variable fails loudly instead of sending a blank.
+ */
+const person = z.strictObject({ name: z.string().min(1), email: z.email() });
+const common = {
+  association: z.strictObject({ name: z.string().min(1), website: z.string(), email: z.email() }),
+  sponsor: z.strictObject({ name: z.string().min(1), slug: z.string().min(1) }),
+  contact: person,
+  student: person,
+  tutor: person,
+  project: z.strictObject({ title: z.string().min(1), summary: z.string().min(1) }),
+  amountAsked: z.string().min(1),
+};
+
+export const mailVariables = {
+  initial: z.strictObject({ ...common, optOutUrl: z.url() }),
+  followup: z.strictObject({ ...common, optOutUrl: z.url(), n: z.number().int().positive(), firstSubject: z.string().min(1), firstSentOn: z.string().min(1) }),
+  escalation: z.strictObject({
+    ...common,
+    dossierUrl: z.url(),
+    sent: z.array(z.strictObject({ date: z.string(), label: z.string(), subject: z.string() })),
+  }),
+} as const;
+
+export type MailTemplateName = keyof typeof mailVariables;
+export type MailVariables<N extends MailTemplateName> = z.infer<(typeof mailVariables)[N]>;
+export const MAIL_TEMPLATE_NAMES = Object.keys(mailVariables) as MailTemplateName[];
+const LANGS: Lang[] = ['fr', 'en'];
+const PARTS = ['subject', 'html', 'text'] as const;
+
+export class TemplateError extends Error {
+  constructor(readonly template: string, readonly lang: Lang, message: string) {
+    super(`Modèle « ${template} » (${lang}) : ${message}`);
+    this.name = 'TemplateError';
+  }
+}
+
+export interface RenderedMail {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface MailTemplates {
+  render<N extends MailTemplateName>(name: N, lang: Lang, variables: MailVariables<N>): RenderedMail;
+}
+
+type Compiled = Record<(typeof PARTS)[number], HandlebarsTemplateDelegate>;
+
+/** Loads and compiles every template once; a missing file or a syntax error fails here, at start. */
+export async function loadMailTemplates(templatesDir: string): Promise<MailTemplates> {
+  const root = path.join(templatesDir, 'mail');
+  const engines = new Map<Lang, typeof Handlebars>();
+  const compiled = new Map<string, Compiled>();
+  for (const lang of LANGS) {
+    const hb = Handlebars.create();
+    const partialsDir = path.join(root, 'partials', lang);
+    for (const file of await readdir(partialsDir).catch(() => [] as string[])) {
+      if (file.endsWith('.hbs')) hb.registerPartial(file.slice(0, -4), await readFile(path.join(partialsDir, file), 'utf8'));
+    }
+    engines.set(lang, hb);
+    for (const name of MAIL_TEMPLATE_NAMES) {
+      const parts = {} as Compiled;
+      for (const part of PARTS) {
+        const file = path.join(root, name, lang, `${part}.hbs`);
+        let source: string;
+        try {
+          source = await readFile(file, 'utf8');
+        } catch {
+          throw new TemplateError(name, lang, `fichier manquant / missing file ${file}`);
+        }
+        try {
+          parts[part] = hb.compile(source, { strict: true, noEscape: part !== 'html' });
+          Handlebars.precompile(source); // surfaces syntax errors now rather than at the first send
+        } catch (error) {
+          throw new TemplateError(name, lang, `${file}: ${(error as Error).message}`);
+        }
+      }
+      compiled.set(`${name}/${lang}`, parts);
+    }
+  }
+  return {
+    render(name, lang, variables) {
+      const parsed = mailVariables[name].safeParse(variables);
+      if (!parsed.success) {
+        throw new TemplateError(name, lang, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      }
+      const parts = compiled.get(`${name}/${lang}`)!;
+      try {
+        return {
+          subject: parts.subject(parsed.data).replace(/\s+/g, ' ').trim(),
+          html: parts.html(parsed.data),
+          text: parts.text(parsed.data),
+        };
+      } catch (error) {
+        throw new TemplateError(name, lang, (error as Error).message);
+      }
+    },
+  };
+}
+
+/** Example variables: for `mecene templates preview` and the template tests. */
+export function sampleVariables<N extends MailTemplateName>(name: N, lang: Lang): MailVariables<N> {
+  const base = {
+    association: { name: 'Association des Professionnels du Service Public', website: 'https://apsp-asso.fr', email: 'contact@apsp-asso.fr' },
+    sponsor: { name: 'Fondation Société Générale', slug: 'fondation-societe-generale' },
+    contact: { name: 'Hélène Dupré', email: 'helene.dupre@example.org' },
+    student: { name: 'Camille Martin', email: 'camille.martin@example.org' },
+    tutor: { name: 'Jérôme Leroy', email: 'jerome.leroy@example.org' },
+    project: { title: 'Rencontres du service public 2027', summary: 'Deux journées de conférences et d’ateliers.' },
+    amountAsked: lang === 'fr' ? '2 500,00 €' : '€2,500.00',
+  };
+  const optOutUrl = 'http://127.0.0.1:3600/opt-out/exemple';
+  const samples = {
+    initial: { ...base, optOutUrl },
+    followup: { ...base, optOutUrl, n: 1, firstSubject: 'Rencontres du service public 2027 : proposition de partenariat', firstSentOn: '2 décembre 2026' },
+    escalation: {
+      ...base,
+      dossierUrl: 'http://127.0.0.1:3600/api/outreach/fondation-societe-generale',
+      sent: [
+        { date: '2 décembre 2026 10:00', label: 'premier courriel', subject: 'Rencontres du service public 2027 : proposition de partenariat' },
+        { date: '9 décembre 2026 10:00', label: 'relance', subject: 'Re: Rencontres du service public 2027 : proposition de partenariat' },
+      ],
+    },
+  };
+  return samples[name] as MailVariables<N>;
+}
