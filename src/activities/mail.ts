@@ -37,6 +37,7 @@ interface OutboxRow {
   to_address: string;
   sent_at: Date | null;
   attempts: number;
+  error: string | null;
 }
 
 /** A deterministic Message-ID: a resend after a crash carries the same id, so mailboxes collapse it. */
@@ -139,7 +140,7 @@ export function createMailActivities(deps: ActivityDeps) {
         ON CONFLICT (idempotency_key) DO UPDATE SET attempts = emails.attempts + 1
         RETURNING *`;
       if (row.status !== 'sending') return resultOf(row);
-      if (row.attempts > 1) {
+      if (row.attempts > 1 && row.error === null) {
         // The previous attempt died mid-send: we cannot know whether the server took it.
         // Resending with the same Message-ID lets mailboxes collapse a duplicate.
         log.warn('resending after an interrupted attempt', { key: input.key, messageId, attempts: row.attempts });

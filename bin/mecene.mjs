@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// The `mecene` command: TypeScript sources run through tsx, no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('../src/cli/mecene.ts');

@@ -1,0 +1,172 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { createMeceneWorker, installRuntime } from '../../worker';
+import { createActivities, type ActivityDeps } from '../../src/activities';
+import { buildApp } from '../../src/api/app';
+import { migrate } from '../../src/db/migrate';
+import { createSql, type Sql } from '../../src/db/sql';
+import { startMailCatcher, type MailCatcher } from '../../src/mail/catcher';
+import { createSmtpTransport } from '../../src/runtime/activity-deps';
+import type { OutreachDeps } from '../../src/service/outreach';
+import { loadAssociation } from '../../src/templates/association';
+import { loadMailTemplates } from '../../src/templates/mail';
+
+export const TEMPLATES_DIR = path.resolve('templates');
+export const TEST_SECRET = 'test-secret-0123456789abcdef';
+
+export interface TestDatabase {
+  url: string;
+  sql: Sql;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database on the real PostgreSQL server, dropped at the end. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject('adminDatabaseUrl');
+  const name = `mecene_t_${inject('runId')}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const sql = createSql(url.toString(), { max: 10 });
+  await migrate(sql);
+  return {
+    url: url.toString(),
+    sql,
+    async drop() {
+      await sql.end({ timeout: 5 });
+      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+export interface TestStack {
+  db: TestDatabase;
+  sql: Sql;
+  catcher: MailCatcher;
+  client: Client;
+  taskQueue: string;
+  dataDir: string;
+  deps: ActivityDeps;
+  outreach: OutreachDeps;
+  app: FastifyInstance;
+  /** Starts the in-process worker (when not started by default). */
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function buildTestActivityDeps(sql: Sql, smtpPort: number, dataDir: string): Promise<ActivityDeps> {
+  return {
+    sql,
+    transport: createSmtpTransport(`smtp://127.0.0.1:${smtpPort}`),
+    templates: await loadMailTemplates(TEMPLATES_DIR),
+    association: await loadAssociation(TEMPLATES_DIR),
+    documentsDir: path.join(dataDir, 'documents'),
+    mailFrom: { name: 'Association Test', address: 'contact@asso.test' },
+    publicUrl: 'http://127.0.0.1:3600',
+    secret: TEST_SECRET,
+  };
+}
+
+/**
+ * The same wiring as `npm start` on real services: a throw-away database, a real SMTP catcher,
+ * the run's Temporal dev server, a worker on a task queue of its own, and the HTTP app.
+ */
+export async function startTestStack(opts: { worker?: boolean } = {}): Promise<TestStack> {
+  installRuntime();
+  const db = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mecene-test-'));
+  const catcher = await startMailCatcher({ dir: path.join(dataDir, 'mail'), port: 0 });
+  const address = inject('temporalAddress');
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const taskQueue = `test-${Math.random().toString(36).slice(2, 10)}`;
+  const deps = await buildTestActivityDeps(db.sql, catcher.port, dataDir);
+  const app = await buildApp({ sql: db.sql, client, taskQueue, mailStore: catcher.store, secret: TEST_SECRET, associationName: deps.association.name, documentsDir: deps.documentsDir });
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let workerConnection: NativeConnection | undefined;
+  const stack: TestStack = {
+    db,
+    sql: db.sql,
+    catcher,
+    client,
+    taskQueue,
+    dataDir,
+    deps,
+    outreach: { sql: db.sql, client, taskQueue },
+    app,
+    async startWorker() {
+      workerConnection ??= await NativeConnection.connect({ address });
+      worker = await createMeceneWorker({
+        connection: workerConnection,
+        namespace: 'default',
+        taskQueue,
+        activities: createActivities(deps),
+        workflowBundlePath: inject('workflowBundlePath'),
+        maxCachedWorkflows: 100,
+      });
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      worker = undefined;
+    },
+    async stop() {
+      await stack.stopWorker();
+      await app.close();
+      await workerConnection?.close();
+      await connection.close();
+      deps.transport.close();
+      await catcher.close();
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  if (opts.worker !== false) await stack.startWorker();
+  return stack;
+}
+
+/** Polls until `check` returns a truthy value (real services answer asynchronously). */
+export async function waitFor<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as T;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Registers a student, a tutor and a sponsor with one contact; returns their identifiers. */
+export async function seed(sql: Sql, suffix = Math.random().toString(36).slice(2, 7)) {
+  const { addPerson } = await import('../../src/service/people');
+  const { addSponsor } = await import('../../src/service/sponsors');
+  const student = await addPerson(sql, { role: 'student', name: 'Camille Martin', email: `camille.${suffix}@etu.test` });
+  const tutor = await addPerson(sql, { role: 'tutor', name: 'Jérôme Leroy', email: `jerome.${suffix}@tuteurs.test` });
+  const sponsor = await addSponsor(sql, {
+    name: `Fondation Société Générale ${suffix}`,
+    kind: 'foundation',
+    contactName: 'Hélène Dupré',
+    contactEmail: `helene.${suffix}@fondation.test`,
+    source: 'Salon des mécènes 2026',
+  });
+  return { student, tutor, sponsor };
+}

@@ -1,0 +1,80 @@
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from './src/activities';
+import { ConfigError, loadConfig, type Config } from './src/config';
+import { createSql } from './src/db/sql';
+import { describeError } from './src/i18n/errors';
+import { buildActivityDeps } from './src/runtime/activity-deps';
+import { readRuntime } from './src/runtime/discovery';
+
+/** The workflows, reached by path: the worker bundles them for Temporal's sandbox. */
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./src/workflows/index.ts', import.meta.url));
+
+export interface MeceneWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: ReturnType<typeof createActivities>;
+  /** A bundle built ahead of time (tests, benchmarks); otherwise built at start (~2 s). */
+  workflowBundlePath?: string;
+  maxCachedWorkflows?: number;
+}
+
+/** The one worker of Mécène: every workflow and activity on one task queue. */
+export async function createMeceneWorker(o: MeceneWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    activities: o.activities,
+    ...(o.workflowBundlePath ? { workflowBundle: { codePath: o.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    // Explicit: the sticky cache is memory; thousands of months-long dossiers must not exhaust it.
+    maxCachedWorkflows: o.maxCachedWorkflows ?? 2000,
+    maxConcurrentActivityTaskExecutions: 50,
+    maxConcurrentWorkflowTaskExecutions: 50,
+  });
+}
+
+let runtimeInstalled = false;
+/** Quiet core logs: warnings and errors only, once per process. */
+export function installRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
+/** Standalone worker: `npm run worker`, against the services named by the environment or by a running `npm start`. */
+async function main(config: Config): Promise<void> {
+  const runtime = await readRuntime(config.dataDir);
+  const databaseUrl = config.databaseUrl ?? runtime?.databaseUrl;
+  const address = config.temporal.address ?? runtime?.temporalAddress;
+  const smtpUrl = config.smtpUrl ?? (runtime?.smtp ? `smtp://${runtime.smtp.host}:${runtime.smtp.port}` : undefined);
+  if (!databaseUrl || !address || !smtpUrl) throw new Error('DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL are required when `npm start` is not running.');
+  installRuntime();
+  const sql = createSql(databaseUrl);
+  const connection = await NativeConnection.connect({ address });
+  try {
+    const deps = await buildActivityDeps(config, sql, smtpUrl);
+    const worker = await createMeceneWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities: createActivities(deps) });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
+    await worker.run();
+    deps.transport.close();
+  } finally {
+    await connection.close();
+    await sql.end();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  }
+  main(config).catch((error) => {
+    console.error(describeError(error).message);
+    process.exit(1);
+  });
+}
