@@ -12,13 +12,9 @@ import { buildApp } from '../../src/api/app';
 import { migrate } from '../../src/db/migrate';
 import { createSql, type Sql } from '../../src/db/sql';
 import { startMailCatcher, type MailCatcher } from '../../src/mail/catcher';
-import { createSmtpTransport } from '../../src/runtime/activity-deps';
 import type { OutreachDeps } from '../../src/service/outreach';
-import { loadAssociation } from '../../src/templates/association';
-import { loadMailTemplates } from '../../src/templates/mail';
+import { TEST_SECRET, buildTestActivityDeps } from './deps';
 
-export const TEMPLATES_DIR = path.resolve('templates');
-export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
 export interface TestDatabase {
   url: string;
@@ -63,19 +59,6 @@ export interface TestStack {
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function buildTestActivityDeps(sql: Sql, smtpPort: number, dataDir: string): Promise<ActivityDeps> {
-  return {
-    sql,
-    transport: createSmtpTransport(`smtp://127.0.0.1:${smtpPort}`),
-    templates: await loadMailTemplates(TEMPLATES_DIR),
-    association: await loadAssociation(TEMPLATES_DIR),
-    documentsDir: path.join(dataDir, 'documents'),
-    mailFrom: { name: 'Association Test', address: 'contact@asso.test' },
-    publicUrl: 'http://127.0.0.1:3600',
-    secret: TEST_SECRET,
-  };
 }
 
 /**
