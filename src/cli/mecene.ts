@@ -44,6 +44,7 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
     .helpOption('-h, --help', fr() ? 'afficher l’aide' : 'show help')
     .helpCommand(fr() ? 'help [commande]' : 'help [command]', fr() ? 'afficher l’aide d’une commande' : 'show help for a command')
     .showHelpAfterError(false)
+    .configureOutput({ writeErr: () => {} }) // errors are translated and printed by run()
     .exitOverride();
 
   // people
@@ -330,7 +331,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   const ctx = new CliContext(config);
   const program = buildProgram(config, ctx);
-  program.configureOutput({ writeErr: () => {} });
   try {
     await program.parseAsync(argv);
     return 0;

@@ -121,13 +121,13 @@ export function sampleVariables<N extends MailTemplateName>(name: N, lang: Lang)
   const optOutUrl = 'http://127.0.0.1:3600/opt-out/exemple';
   const samples = {
     initial: { ...base, optOutUrl },
-    followup: { ...base, optOutUrl, n: 1, firstSubject: 'Rencontres du service public 2027 : proposition de partenariat', firstSentOn: '2 décembre 2026' },
+    followup: { ...base, optOutUrl, n: 1, firstSubject: 'Rencontres du service public 2027 : proposition de partenariat', firstSentOn: lang === 'fr' ? '2 décembre 2026' : '2 December 2026' },
     escalation: {
       ...base,
       dossierUrl: 'http://127.0.0.1:3600/api/outreach/fondation-societe-generale',
       sent: [
-        { date: '2 décembre 2026 10:00', label: 'premier courriel', subject: 'Rencontres du service public 2027 : proposition de partenariat' },
-        { date: '9 décembre 2026 10:00', label: 'relance', subject: 'Re: Rencontres du service public 2027 : proposition de partenariat' },
+        { date: lang === 'fr' ? '2 décembre 2026 à 10:00' : '2 December 2026 at 10:00', label: lang === 'fr' ? 'premier courriel' : 'first email', subject: 'Rencontres du service public 2027 : proposition de partenariat' },
+        { date: lang === 'fr' ? '9 décembre 2026 à 10:00' : '9 December 2026 at 10:00', label: lang === 'fr' ? 'relance' : 'follow-up', subject: 'Re: Rencontres du service public 2027 : proposition de partenariat' },
       ],
     },
   };
