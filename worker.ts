@@ -39,7 +39,8 @@ let runtimeInstalled = false;
 /** Quiet core logs: warnings and errors only, once per process. */
 export function installRuntime(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // Signals are ours: each entry point stops its parts in order (the SDK would drain the worker on its own).
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   runtimeInstalled = true;
 }
 

@@ -176,7 +176,7 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
       out(t('outreach.status.stage', { stage: stage(view.live?.stage ?? d.stage) }));
       if (view.emails.length) {
         out(t('outreach.status.sent'));
-        for (const e of view.emails) out(`  ${when(e.sentAt)}  ${t(`kind.${e.kind}` as never)} → ${e.to} « ${e.subject} » [${e.status}]`);
+        for (const e of view.emails) out(`  ${when(e.sentAt)}  ${t(`kind.${e.kind}` as never)} → ${e.to} « ${e.subject} » [${t(`emailStatus.${e.status}` as never)}]`);
       }
       const reply = view.live?.reply;
       if (reply) out(t('outreach.status.reply', { outcome: t(`outcome.${reply.outcome}`), at: when(reply.at), note: reply.note ? ` — ${reply.note}` : '' }));

@@ -23,7 +23,7 @@ interface Result {
 
 /** Runs the real `mecene` command against the test stack's services. */
 function mecene(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
-  const base = {
+  const base: Record<string, string | undefined> = {
     ...process.env,
     DATABASE_URL: stack.db.url,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
