@@ -54,6 +54,42 @@ export interface MailTemplates {
 }
 
 type Compiled = Record<(typeof PARTS)[number], HandlebarsTemplateDelegate>;
+type Node = { type: string; [key: string]: any };
+
+/**
+ * The variables a template uses that its declared variables do not have (a misspelling),
+ * found by walking the template with the sample variables as the shape; `each` blocks
+ * check their items against the first sample item.
+ */
+function unknownVariables(program: Node, scope: unknown, partials: Record<string, Node>): string[] {
+  const found: string[] = [];
+  const resolve = (path: Node, here: unknown): unknown => {
+    let value: any = here;
+    for (const part of path.parts as string[]) value = value == null ? undefined : value[part];
+    return value;
+  };
+  const check = (expr: Node | undefined, here: unknown) => {
+    if (expr?.type === 'PathExpression' && (expr.parts as string[]).length && resolve(expr, here) === undefined) found.push(expr.original);
+  };
+  const visit = (node: Node | undefined, here: unknown) => {
+    for (const stmt of (node?.body ?? []) as Node[]) {
+      if (stmt.type === 'MustacheStatement') {
+        if (stmt.params.length) stmt.params.forEach((p: Node) => check(p, here));
+        else check(stmt.path, here);
+      } else if (stmt.type === 'BlockStatement') {
+        stmt.params.forEach((p: Node) => check(p, here));
+        const helper = stmt.path.original;
+        const inner = helper === 'each' ? ((resolve(stmt.params[0], here) as unknown[] | undefined)?.[0] ?? {}) : helper === 'with' ? resolve(stmt.params[0], here) : here;
+        visit(stmt.program, inner);
+        visit(stmt.inverse, here);
+      } else if (stmt.type === 'PartialStatement') {
+        visit(partials[stmt.name.original], here);
+      }
+    }
+  };
+  visit(program, scope);
+  return [...new Set(found)];
+}
 
 /** Loads and compiles every template once; a missing file or a syntax error fails here, at start. */
 export async function loadMailTemplates(templatesDir: string): Promise<MailTemplates> {
@@ -63,8 +99,16 @@ export async function loadMailTemplates(templatesDir: string): Promise<MailTempl
   for (const lang of LANGS) {
     const hb = Handlebars.create();
     const partialsDir = path.join(root, 'partials', lang);
+    const partialAsts: Record<string, Node> = {};
     for (const file of await readdir(partialsDir).catch(() => [] as string[])) {
-      if (file.endsWith('.hbs')) hb.registerPartial(file.slice(0, -4), await readFile(path.join(partialsDir, file), 'utf8'));
+      if (!file.endsWith('.hbs')) continue;
+      const source = await readFile(path.join(partialsDir, file), 'utf8');
+      try {
+        partialAsts[file.slice(0, -4)] = Handlebars.parse(source) as unknown as Node;
+      } catch (error) {
+        throw new TemplateError(`partials/${file}`, lang, (error as Error).message);
+      }
+      hb.registerPartial(file.slice(0, -4), source);
     }
     engines.set(lang, hb);
     for (const name of MAIL_TEMPLATE_NAMES) {
@@ -77,11 +121,17 @@ export async function loadMailTemplates(templatesDir: string): Promise<MailTempl
         } catch {
           throw new TemplateError(name, lang, `fichier manquant / missing file ${file}`);
         }
+        let ast: Node;
         try {
+          ast = Handlebars.parse(source) as unknown as Node;
           parts[part] = hb.compile(source, { strict: true, noEscape: part !== 'html' });
-          Handlebars.precompile(source); // surfaces syntax errors now rather than at the first send
         } catch (error) {
           throw new TemplateError(name, lang, `${file}: ${(error as Error).message}`);
+        }
+        const unknown = unknownVariables(ast, sampleVariables(name, lang), partialAsts);
+        if (unknown.length) {
+          const known = Object.keys(mailVariables[name].shape).join(', ');
+          throw new TemplateError(name, lang, `${file} : variable(s) inconnue(s) / unknown variable(s) ${unknown.map((v) => `{{${v}}}`).join(', ')} ; disponibles / available: ${known}`);
         }
       }
       compiled.set(`${name}/${lang}`, parts);

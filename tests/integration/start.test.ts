@@ -37,7 +37,7 @@ describe('npm start', () => {
     const [http, db, temporal, ui, smtp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const env = { DATA_DIR: dataDir, HTTP_PORT: String(http), MECENE_DB_PORT: String(db), TEMPORAL_PORT: String(temporal), TEMPORAL_UI_PORT: String(ui), MECENE_SMTP_PORT: String(smtp), LOG_LEVEL: 'info' };
     const api = `http://127.0.0.1:${http}`;
-    const json = async (url: string, init?: RequestInit) => (await fetch(`${api}${url}`, { ...init, headers: { 'content-type': 'application/json' } })).json();
+    const json = async (url: string, init?: RequestInit): Promise<any> => (await fetch(`${api}${url}`, { ...init, headers: { "content-type": "application/json" } })).json();
 
     let run = await npmStart(env);
     child = run.child;
