@@ -36,11 +36,11 @@ export async function createMeceneWorker(o: MeceneWorkerOptions): Promise<Worker
 }
 
 let runtimeInstalled = false;
-/** Quiet core logs: warnings and errors only, once per process. */
-export function installRuntime(): void {
+/** Quiet core logs: warnings and errors only (tests: errors only), once per process. */
+export function installRuntime(level: 'WARN' | 'ERROR' = 'WARN'): void {
   if (runtimeInstalled) return;
   // Signals are ours: each entry point stops its parts in order (the SDK would drain the worker on its own).
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
   runtimeInstalled = true;
 }
 

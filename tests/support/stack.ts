@@ -66,7 +66,7 @@ export interface TestStack {
  * the run's Temporal dev server, a worker on a task queue of its own, and the HTTP app.
  */
 export async function startTestStack(opts: { worker?: boolean } = {}): Promise<TestStack> {
-  installRuntime();
+  installRuntime('ERROR'); // expected failures (SMTP down, killed workers) would flood the log
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mecene-test-'));
   const catcher = await startMailCatcher({ dir: path.join(dataDir, 'mail'), port: 0 });

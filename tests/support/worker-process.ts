@@ -13,7 +13,7 @@ const env = (name: string) => {
   return value;
 };
 
-installRuntime();
+installRuntime('ERROR'); // expected failures (SMTP down, killed workers) would flood the log
 const sql = createSql(env('TEST_DB_URL'), { max: 4 });
 const deps = await buildTestActivityDeps(sql, Number(env('TEST_SMTP_PORT')), env('TEST_DATA_DIR'));
 const connection = await NativeConnection.connect({ address: env('TEST_TEMPORAL_ADDRESS') });
