@@ -71,7 +71,11 @@ if (mode === 'start') {
     console.log('0 passed, 1 failed');
   }
   process.exit(code);
+} else if (mode === 'bench') {
+  ensureDependencies();
+  const env = { TEMPORAL_CLI: temporalCli() };
+  process.exit(await foreground(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...process.argv.slice(3)], env));
 } else {
-  say('usage: node scripts/bootstrap.mjs start|test');
+  say('usage: node scripts/bootstrap.mjs start|test|bench');
   process.exit(2);
 }

@@ -172,8 +172,8 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
       const view = await outreachStatus(await ctx.outreach(), ref);
       if (o.json) return json(view);
       const d = view.dossier;
-      out(`${d.sponsor.name} — ${formatEuros(d.amountAskedCents ?? 0, currentLanguage())} — ${d.student?.name ?? ''}${d.tutor ? ` / ${d.tutor.name}` : ''}`);
-      out(t('outreach.status.stage', { stage: stage(view.live?.stage ?? d.stage) }));
+      out(d ? `${view.sponsor.name} — ${formatEuros(d.amountAskedCents, currentLanguage())} — ${d.student.name} / ${d.tutor.name}` : view.sponsor.name);
+      out(t('outreach.status.stage', { stage: stage(view.live?.stage ?? d?.stage ?? 'preparing') }));
       if (view.emails.length) {
         out(t('outreach.status.sent'));
         for (const e of view.emails) out(`  ${when(e.sentAt)}  ${t(`kind.${e.kind}` as never)} → ${e.to} « ${e.subject} » [${t(`emailStatus.${e.status}` as never)}]`);
@@ -181,7 +181,11 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
       const reply = view.live?.reply;
       if (reply) out(t('outreach.status.reply', { outcome: t(`outcome.${reply.outcome}`), at: when(reply.at), note: reply.note ? ` — ${reply.note}` : '' }));
       if (view.live) printLive(view.live);
-      if (d.closedAt) out(`${fr() ? 'Clôturé le' : 'Closed on'} ${when(d.closedAt)} : ${d.closeReason ?? ''}`);
+      if (d?.closedAt) out(`${fr() ? 'Clôturé le' : 'Closed on'} ${when(d.closedAt)} : ${d.closeReason ?? ''}`);
+      if (view.events.length) {
+        out(t('outreach.status.timeline'));
+        for (const e of view.events) out(`  ${when(e.at)}  ${t(`event.${e.kind}` as never)}`);
+      }
     });
   outreach
     .command('list')

@@ -9,7 +9,6 @@ import { MeceneError } from '../domain/errors';
 import { closeInput, describeIssues, outreachStartInput, policySchema, replyInput, type Policy } from '../domain/schemas';
 import { t } from '../i18n';
 import {
-  FINAL_STAGES,
   NOT_ESCALATED,
   OUTREACH_ENDED,
   closeOutreachUpdate,
@@ -176,7 +175,9 @@ export async function listOutreach(sql: Sql, opts: { all?: boolean } = {}): Prom
 }
 
 export interface OutreachView {
-  dossier: DossierSummary;
+  sponsor: { id: number; slug: string; name: string };
+  /** Null for the first instants of a process, before its first step is written. */
+  dossier: DossierSummary | null;
   /** The process's own view (what was sent, what is next); null once it has ended. */
   live: OutreachStatus | null;
   emails: { kind: string; to: string; subject: string; messageId: string; status: string; sentAt: string | null; attempts: number }[];
@@ -190,20 +191,18 @@ export async function outreachStatus(deps: OutreachDeps, ref: string): Promise<O
   const [row] = await deps.sql<any[]>`
     ${SUMMARY_SQL(deps.sql)} WHERE d.organisation_id = ${sponsor.id}
     ORDER BY d.closed_at IS NOT NULL, d.created_at DESC LIMIT 1`;
-  if (!row) {
-    const live = await liveStatus(deps, sponsor.id);
-    if (!live) throw new MeceneError('error.noOutreach', { sponsor: sponsor.name }, 404);
-  }
   const dossier = row ? toSummary(row) : null;
-  const live = dossier && dossier.closedAt ? null : await liveStatus(deps, sponsor.id);
-  const dossierId = dossier?.dossierId ?? live!.dossierId;
+  const live = dossier?.closedAt ? null : await liveStatus(deps, sponsor.id);
+  const dossierId = dossier?.dossierId ?? live?.dossierId;
+  if (!dossierId) throw new MeceneError('error.noOutreach', { sponsor: sponsor.name }, 404);
   const [emails, events, documents] = await Promise.all([
     deps.sql<any[]>`SELECT * FROM emails WHERE dossier_id = ${dossierId} ORDER BY id`,
     deps.sql<any[]>`SELECT * FROM events WHERE dossier_id = ${dossierId} ORDER BY at, id`,
     deps.sql<any[]>`SELECT * FROM documents WHERE dossier_id = ${dossierId} ORDER BY version`,
   ]);
   return {
-    dossier: dossier ?? ({ dossierId, sponsor: { id: sponsor.id, slug: sponsor.slug, name: sponsor.name }, stage: live!.stage } as DossierSummary),
+    sponsor: { id: sponsor.id, slug: sponsor.slug, name: sponsor.name },
+    dossier,
     live,
     emails: emails.map((e) => ({ kind: e.kind, to: e.to_address, subject: e.subject, messageId: e.message_id, status: e.status, sentAt: e.sent_at?.toISOString() ?? null, attempts: e.attempts })),
     events: events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, stage: e.stage, detail: e.detail })),
@@ -219,10 +218,9 @@ async function update<R>(deps: OutreachDeps, ref: string, action: 'reply' | 'clo
     if (error instanceof WorkflowNotFoundError) throw new MeceneError('error.noOutreach', { sponsor: sponsor.name }, 404);
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
       const stage = (error.cause.details?.[0] as { stage?: OutreachStage } | undefined)?.stage;
-      if (error.cause.type === OUTREACH_ENDED || error.cause.type === NOT_ESCALATED) {
-        const key = error.cause.type === OUTREACH_ENDED ? 'error.outreachClosed' : 'error.updateRejected';
-        throw new MeceneError(key, { sponsor: sponsor.name, stage: stage ? t(`stage.${stage}`) : '?', action: t(`action.${action}`), reason: stage ? t(`stage.${stage}`) : '' }, 409);
-      }
+      const params = { sponsor: sponsor.name, stage: stage ? t(`stage.${stage}`) : '?', action: t(`action.${action}`) };
+      if (error.cause.type === OUTREACH_ENDED) throw new MeceneError('error.outreachClosed', params, 409);
+      if (error.cause.type === NOT_ESCALATED) throw new MeceneError('error.notEscalated', params, 409);
       throw new MeceneError('error.updateRejected', { reason: error.cause.message }, 409);
     }
     // A process that has completed refuses updates with a plain "workflow execution already completed".
@@ -253,9 +251,5 @@ export async function restartFollowUps(deps: OutreachDeps, ref: string, raw: { b
   return update(deps, ref, 'restart', (sponsor) =>
     deps.client.workflow.getHandle(sponsorOutreachId(sponsor.id)).executeUpdate(restartFollowUpsUpdate, { args: [{ by: raw.by }] }),
   );
-}
-
-export function isFinal(stage: OutreachStage): boolean {
-  return FINAL_STAGES.includes(stage);
 }
 

@@ -98,6 +98,27 @@ describe('HTTP API', () => {
     expect(after.json().error.message).toBe(`Aucune démarche en cours pour « ${sponsor.name} ».`);
   });
 
+  it('sums the pipeline by stage exactly, and exports dossiers as CSV for French Excel', async () => {
+    const dossiers = await stack.sql<{ stage: string; amount_asked_cents: number }[]>`SELECT stage, amount_asked_cents FROM dossiers`;
+    expect(dossiers.length).toBeGreaterThan(0);
+    const p = (await stack.app.inject('/api/pipeline')).json();
+    const sum = dossiers.reduce((s, d) => s + Number(d.amount_asked_cents), 0);
+    expect(p.stages.reduce((s: number, x: { askedCents: number }) => s + x.askedCents, 0)).toBe(sum);
+    expect(p.open.askedCents + p.closed.askedCents).toBe(sum);
+    expect(p.open.dossiers + p.closed.dossiers).toBe(dossiers.length);
+
+    const csv = await stack.app.inject('/api/outreach.csv');
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    const text = csv.rawPayload.toString('utf8');
+    expect(text.charCodeAt(0)).toBe(0xfeff);
+    const { parseCsv } = await import('../../src/domain/csv');
+    const parsed = parseCsv(text);
+    expect(parsed.headers.slice(0, 4)).toEqual(['identifiant', 'mecene', 'etape', 'montant_sollicite_eur']);
+    expect(parsed.records).toHaveLength(dossiers.length);
+    expect(parsed.records.some((r) => r.values.mecene.startsWith('Fondation Société Générale'))).toBe(true);
+    expect(parsed.records.some((r) => r.values.montant_sollicite_eur === '1500,50')).toBe(true);
+  });
+
   it('answers unknown sponsors, routes and mail ids with clear 404s', async () => {
     const unknown = await stack.app.inject('/api/outreach/nobody');
     expect(unknown.statusCode).toBe(404);

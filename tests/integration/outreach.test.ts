@@ -88,8 +88,8 @@ describe('sponsor outreach, end to end on real Temporal, PostgreSQL and SMTP', (
 
     // 6. The timeline in PostgreSQL tells the same story.
     const view = await outreachStatus(stack.outreach, sponsor.slug);
-    expect(view.dossier.stage).toBe('closed');
-    expect(view.dossier.closeReason).toBe('sans réponse');
+    expect(view.dossier?.stage).toBe('closed');
+    expect(view.dossier?.closeReason).toBe('sans réponse');
     const kinds = view.events.map((e) => e.kind);
     expect(kinds.slice(0, 6)).toEqual(['started', 'proposal_generated', 'email_sent', 'email_sent', 'email_sent', 'escalated']);
     expect(kinds).toContain('followups_restarted');

@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { writeFile } from 'node:fs/promises';
+import postgres from 'postgres';
+import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
+import { WORKFLOWS_PATH } from '../worker';
+import { migrate } from '../src/db/migrate';
+import { createSql, type Sql } from '../src/db/sql';
+import { freePort, startDevServer, type DevServer } from '../src/runtime/temporal-dev-server';
+import { startSink, type Sink } from './sink';
+
+/**
+ * The benchmark's own services, shaped like `npm start`: a file-backed Temporal dev server
+ * (SQLite WAL), a fresh PostgreSQL database, an SMTP sink, and workers in child processes.
+ */
+export interface BenchServices {
+  dir: string;
+  server: DevServer;
+  client: Client;
+  connection: Connection;
+  sql: Sql;
+  databaseUrl: string;
+  databaseName: string;
+  sink: Sink;
+  bundlePath: string;
+  close(): Promise<void>;
+}
+
+export async function startServices(): Promise<BenchServices> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mecene-bench-'));
+  const cli = process.env.TEMPORAL_CLI ?? resolveTemporalCli();
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const databaseName = `mecene_bench_${Date.now().toString(36)}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE "${databaseName}"`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${databaseName}`;
+  const sql = createSql(url.toString(), { max: 10 });
+  await migrate(sql);
+  const [server, bundle, sink] = await Promise.all([
+    freePort().then((port) => startDevServer({ cli, port, dbFile: path.join(dir, 'temporal.db') })),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never }),
+    startSink(),
+  ]);
+  const bundlePath = path.join(dir, 'workflows.js');
+  await writeFile(bundlePath, bundle.code);
+  const connection = await Connection.connect({ address: server.address });
+  return {
+    dir,
+    server,
+    client: new Client({ connection }),
+    connection,
+    sql,
+    databaseUrl: url.toString(),
+    databaseName,
+    sink,
+    bundlePath,
+    async close() {
+      await connection.close();
+      await sql.end({ timeout: 5 });
+      await sink.close();
+      await server.stop();
+      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+/** A Mécène worker in its own process (as in production), on its own task queue. */
+export async function startWorker(s: BenchServices, taskQueue: string, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  const script = fileURLToPath(new URL('../tests/support/worker-process.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: {
+      ...process.env,
+      TEST_DB_URL: s.databaseUrl,
+      TEST_SMTP_PORT: String(s.sink.port),
+      TEST_TEMPORAL_ADDRESS: s.server.address,
+      TEST_TASK_QUEUE: taskQueue,
+      TEST_BUNDLE: s.bundlePath,
+      TEST_DATA_DIR: s.dir,
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (c) => String(c).includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`bench worker exited (${code})`)));
+  });
+  return {
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
