@@ -1,4 +1,13 @@
-import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { createActivities } from '../../activities';
 import {
   FINAL_STAGES,
@@ -34,10 +43,13 @@ type Request =
 export async function sponsorOutreach(input: SponsorOutreachInput): Promise<OutreachStatus> {
   const { dossierId, timings } = input;
 
-  const store = proxyActivities<Activities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '500ms', maximumInterval: '10s' },
-  });
+  const storeOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '500ms', maximumInterval: '10s' } } as const;
+  // Store steps are short, idempotent database writes: as local activities they run inside
+  // the workflow task, without a round trip through the server, which halves the time from a
+  // recorded reply to its stage in PostgreSQL. Dossiers started before keep remote ones.
+  const store = patched('store-steps-as-local-activities')
+    ? proxyLocalActivities<Activities>(storeOptions)
+    : proxyActivities<Activities>(storeOptions);
   const pdf = proxyActivities<Activities>({
     startToCloseTimeout: '2m',
     retry: { initialInterval: '1s', maximumInterval: '30s' },
