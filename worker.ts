@@ -28,8 +28,9 @@ export async function createMeceneWorker(o: MeceneWorkerOptions): Promise<Worker
     taskQueue: o.taskQueue,
     activities: o.activities,
     ...(o.workflowBundlePath ? { workflowBundle: { codePath: o.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
-    // Explicit: the sticky cache is memory; thousands of months-long dossiers must not exhaust it.
-    maxCachedWorkflows: o.maxCachedWorkflows ?? 2000,
+    // Explicit: the sticky cache is memory, and thousands of dossiers wait for weeks. A waiting
+    // dossier evicted from it costs one replay when its timer fires or a reply comes.
+    maxCachedWorkflows: o.maxCachedWorkflows ?? 1000,
     maxConcurrentActivityTaskExecutions: 50,
     maxConcurrentWorkflowTaskExecutions: 50,
   });
@@ -56,7 +57,7 @@ async function main(config: Config): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   try {
     const deps = await buildActivityDeps(config, sql, smtpUrl);
-    const worker = await createMeceneWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities: createActivities(deps) });
+    const worker = await createMeceneWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities: createActivities(deps), maxCachedWorkflows: config.temporal.workflowCache });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
     await worker.run();
     deps.transport.close();

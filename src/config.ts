@@ -37,6 +37,7 @@ export const envSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_RETENTION: z.string().regex(/^\d+h$/, 'ex. 2160h').default('2160h'),
   TEMPORAL_CLI: z.string().optional(),
+  MECENE_WORKFLOW_CACHE: z.coerce.number().int().min(0).max(100_000).default(1000),
   SMTP_URL: optionalUrl(['smtp:', 'smtps:']),
   MECENE_SMTP_PORT: port.default(2525),
   MAIL_FROM: z.string().optional(),
@@ -55,7 +56,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   databaseUrl?: string;
   embeddedDbPort: number;
-  temporal: { address?: string; namespace: string; taskQueue: string; port: number; uiPort: number; retention: string; cli?: string };
+  temporal: { address?: string; namespace: string; taskQueue: string; port: number; uiPort: number; retention: string; cli?: string; workflowCache: number };
   smtpUrl?: string;
   catcherPort: number;
   mailFrom?: string;
@@ -103,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       uiPort: e.TEMPORAL_UI_PORT,
       retention: e.TEMPORAL_RETENTION,
       cli: e.TEMPORAL_CLI,
+      workflowCache: e.MECENE_WORKFLOW_CACHE,
     },
     smtpUrl: e.SMTP_URL,
     catcherPort: e.MECENE_SMTP_PORT,

@@ -89,7 +89,7 @@ async function start(config: Config): Promise<void> {
     stops.push(async () => deps.transport.close());
     const workerConnection = await NativeConnection.connect({ address });
     stops.push(() => workerConnection.close());
-    const worker = await createMeceneWorker({ connection: workerConnection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities: createActivities(deps) });
+    const worker = await createMeceneWorker({ connection: workerConnection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities: createActivities(deps), maxCachedWorkflows: config.temporal.workflowCache });
     const running = worker.run();
     stops.push(async () => {
       worker.shutdown();

@@ -23,6 +23,7 @@ const worker = await createMeceneWorker({
   taskQueue: env('TEST_TASK_QUEUE'),
   activities: createActivities(deps),
   workflowBundlePath: env('TEST_BUNDLE'),
+  maxCachedWorkflows: process.env.MECENE_WORKFLOW_CACHE ? Number(process.env.MECENE_WORKFLOW_CACHE) : undefined,
 });
 process.once('SIGTERM', () => worker.shutdown());
 const running = worker.run();
