@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     'skip-startup': { type: 'boolean', default: false },
     'npm-test': { type: 'boolean', default: false }, // also time one full `npm test`
     out: { type: 'string', default: 'bench/results/latest.json' },
+    profile: { type: 'string' }, // directory: the worker writes a V8 CPU profile there (--cpu-prof)
   },
 });
 const quick = args.quick;
@@ -63,7 +64,7 @@ async function main() {
     results.pdf = { ms: round(pdf.ms), p95_ms: round(pdf.p95Ms), bytes: pdf.bytes, chromium_ms: pdf.chromiumMs === null ? null : round(pdf.chromiumMs), chromium_bytes: pdf.chromiumBytes, speedup_vs_chromium: pdf.speedup === null ? null : round(pdf.speedup, 1), ...(pdf.chromiumNote ? { note: pdf.chromiumNote } : {}) };
 
     // 1. Campaign throughput, Temporal and plain script alternating
-    const worker = await startWorker(services, 'bench');
+    const worker = await startWorker(services, 'bench', { profileDir: args.profile });
     const byN: Record<string, { temporal: Figure; baseline: Figure; ratio: number }> = {};
     for (const n of sizes) {
       const temporal: number[] = [];

@@ -74,9 +74,10 @@ export async function startServices(): Promise<BenchServices> {
 }
 
 /** A Mécène worker in its own process (as in production), on its own task queue. */
-export async function startWorker(s: BenchServices, taskQueue: string, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+export async function startWorker(s: BenchServices, taskQueue: string, opts: { profileDir?: string } = {}): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
   const script = fileURLToPath(new URL('../tests/support/worker-process.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
     env: {
       ...process.env,
       TEST_DB_URL: s.databaseUrl,
@@ -85,7 +86,6 @@ export async function startWorker(s: BenchServices, taskQueue: string, extraEnv:
       TEST_TASK_QUEUE: taskQueue,
       TEST_BUNDLE: s.bundlePath,
       TEST_DATA_DIR: s.dir,
-      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

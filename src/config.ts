@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { setLanguage, type Lang } from './i18n';
 
@@ -25,8 +26,8 @@ const optionalUrl = (protocols: string[]) =>
 
 export const envSchema = z.object({
   MECENE_LANG: z.enum(['fr', 'en']).default('fr'),
-  DATA_DIR: z.string().min(1).default('data'),
-  TEMPLATES_DIR: z.string().min(1).default('templates'),
+  DATA_DIR: z.string().min(1).optional(),
+  TEMPLATES_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
   MECENE_DB_PORT: port.default(5433),
@@ -72,6 +73,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** The project folder: default data and templates live there, wherever the CLI is run from. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
 /** Parses the environment once, at an entry point; below that, code receives values. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const result = envSchema.safeParse(env);
@@ -91,8 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const httpPort = e.HTTP_PORT;
   return {
     lang: e.MECENE_LANG,
-    dataDir: path.resolve(cwd, e.DATA_DIR),
-    templatesDir: path.resolve(cwd, e.TEMPLATES_DIR),
+    dataDir: e.DATA_DIR ? path.resolve(cwd, e.DATA_DIR) : path.join(PROJECT_ROOT, 'data'),
+    templatesDir: e.TEMPLATES_DIR ? path.resolve(cwd, e.TEMPLATES_DIR) : path.join(PROJECT_ROOT, 'templates'),
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     embeddedDbPort: e.MECENE_DB_PORT,

@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import { formatEuros, type Lang } from '../domain/money';
+import { FontFace, type FontkitFont } from './pdf-font-cache';
 
 export interface ProposalInput {
   lang: Lang;
@@ -57,58 +58,31 @@ export interface ProposalInput {
 // inside "É") keeps `codePoints = []`, and the next document that types "E" gets no
 // ToUnicode entry for it: the bytes (and text extraction!) would depend on what the process
 // rendered before. So each document gets a fresh Font (cheap: only the table directory is
-// read) that shares the decoded tables of a process-wide template Font. Decoded tables are
-// read-only data (the subsetter clones head/hhea/maxp before changing them), and all fontkit
-// work runs synchronously inside renderProposalPdf, so sharing them is safe. `_tables` is
-// fontkit's private table cache (fontkit 2.0.x, the dependency of pdfkit 0.20.2); should it
-// ever disappear, each document simply decodes its own tables again (slower, same bytes).
+// read) that shares the decoded tables of a process-wide template Font.
+//
+// On top of that, FontFace (pdf-font-cache.ts) caches text shaping and font subsetting across
+// documents, in a way that cannot change a document's bytes (see that file): shaping is most
+// of the cost of a proposal, and nearly all of its words are the same for every sponsor.
 // fontkit is resolved from pdfkit's own location: it is pdfkit's dependency, not ours.
 
-/** The part of fontkit's Font that we rely on (pdfkit duck-types on `layout`). */
-interface FontkitFont {
-  postscriptName: string;
-  layout(text: string): unknown;
+interface FontFaces {
+  regular: FontFace;
+  bold: FontFace;
 }
 
-interface FontSource {
-  /** The TTF bytes, read once. */
-  file: Buffer;
-  /** Parsed once; owns the decoded-table cache shared by every document's Font. */
-  template: FontkitFont;
-}
+let fontFaces: FontFaces | null = null;
 
-interface FontSources {
-  create: (data: Uint8Array) => FontkitFont;
-  regular: FontSource;
-  bold: FontSource;
-}
-
-let fontSources: FontSources | null = null;
-
-function loadFontSources(): FontSources {
-  if (fontSources) return fontSources;
+function loadFontFaces(): FontFaces {
+  if (fontFaces) return fontFaces;
   const require = createRequire(import.meta.url);
   const dir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
   const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as { create(data: Uint8Array): FontkitFont };
   const create = (data: Uint8Array) => fontkit.create(data);
-  const source = (file: Buffer): FontSource => ({ file, template: create(file) });
-  fontSources = {
-    create,
-    regular: source(readFileSync(join(dir, 'DejaVuSans.ttf'))),
-    bold: source(readFileSync(join(dir, 'DejaVuSans-Bold.ttf'))),
+  fontFaces = {
+    regular: new FontFace(readFileSync(join(dir, 'DejaVuSans.ttf')), create),
+    bold: new FontFace(readFileSync(join(dir, 'DejaVuSans-Bold.ttf')), create),
   };
-  return fontSources;
-}
-
-/** A Font with its own glyph cache, reusing the template's decoded tables. */
-function documentFont(sources: FontSources, source: FontSource): FontkitFont {
-  const font = sources.create(source.file);
-  const shared = (source.template as unknown as { _tables?: unknown })._tables;
-  const own = font as unknown as { _tables?: unknown };
-  if (shared !== null && typeof shared === 'object' && own._tables !== null && typeof own._tables === 'object') {
-    own._tables = shared;
-  }
-  return font;
+  return fontFaces;
 }
 
 /** pdfkit's typings predate Font-instance support. */
@@ -308,9 +282,9 @@ export async function renderProposalPdf(input: ProposalInput): Promise<Buffer> {
   const lang = input.lang;
   const w = WORDING[lang];
   const date = parseIsoDate(input.date);
-  const sources = loadFontSources();
-  const regular = documentFont(sources, sources.regular);
-  const bold = documentFont(sources, sources.bold);
+  const faces = loadFontFaces();
+  const regular = faces.regular.documentFont();
+  const bold = faces.bold.documentFont();
   const money = (cents: number) => formatEuros(cents, lang);
 
   const doc = new PDFDocument({

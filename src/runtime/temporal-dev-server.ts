@@ -51,6 +51,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1');
   else args.push('--headless');
   args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
+  // Eager activities: the server hands the next activity back with the workflow task's reply,
+  // saving a poll round trip per step (the worker reserves slots for it by default).
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   const child = spawn(opts.cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
   let output = '';
   const keep = (chunk: Buffer) => {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { parseCsv } from '../../src/domain/csv';
@@ -91,8 +92,10 @@ describe('identifiers and links', () => {
 
 describe('configuration', () => {
   it('has defaults for everything', () => {
-    const c = loadConfig({}, '/srv/mecene');
-    expect(c).toMatchObject({ lang: 'fr', dataDir: '/srv/mecene/data', embeddedDbPort: 5433, catcherPort: 2525, http: { host: '127.0.0.1', port: 3600, publicUrl: 'http://127.0.0.1:3600' } });
+    const c = loadConfig({}, '/somewhere/else');
+    expect(c.dataDir).toBe(path.resolve('data')); // the project's, not the working directory's
+    expect(loadConfig({ DATA_DIR: 'd' }, '/srv').dataDir).toBe('/srv/d');
+    expect(c).toMatchObject({ lang: 'fr', embeddedDbPort: 5433, catcherPort: 2525, http: { host: '127.0.0.1', port: 3600, publicUrl: 'http://127.0.0.1:3600' } });
     expect(c.databaseUrl).toBeUndefined();
   });
   it('names the bad variable in French and English', () => {
