@@ -24,19 +24,21 @@
  *     typed as U+00A0 and now as U+0020 in a font that maps both to one glyph) we shape for
  *     real on the document Font, as pdfkit would have.
  *
- * Subsetting. `subset.encode()` is a pure function of the font tables and of the ordered list
- * of glyph ids included so far (fontkit appends the components of composite glyphs while it
- * encodes). We memoise the bytes by that list, and replay the component inclusion on a hit
- * so the Subset object ends in the same state. The cached bytes are shared between documents:
- * pdfkit copies them (concat + deflate) and never writes into them.
+ * Subsetting. fontkit's `subset.encode()` costs ~2 ms per font per document, mostly decoding
+ * every glyph outline again. Each document's Subset keeps fontkit's bookkeeping (glyph order,
+ * `includeGlyph`), but its `encode()` is done by TrueTypeSubsetter (ttf-subset.ts), which
+ * writes the very same bytes from raw tables read once per process (~0.1 ms).
  *
  * Guards: both paths rely on fontkit 2.0.x details (the Font's private `_glyphs` cache, the
- * GlyphRun/GlyphPosition shapes, `Subset.glyphs`). `FontFace` checks them when it is created
- * and runs one probe text through both the cached and the real shaping; if anything is off the
- * caches are simply not installed (slower, same bytes). `fontCacheStats` lets the tests assert
+ * GlyphRun/GlyphPosition shapes, `Subset.glyphs`, the subset file layout). `FontFace` checks
+ * them when it is created: it runs probe texts through both the cached and the real shaping,
+ * and encodes a probe subset (composite glyphs included) both ways; whatever does not match
+ * exactly is simply not installed (slower, same bytes). `fontCacheStats` lets the tests assert
  * that the fast path is really taken, and `setFontCaching(false)` lets them compare its output
  * with the slow path byte for byte.
  */
+
+import { TrueTypeSubsetter } from './ttf-subset';
 
 export interface FontkitGlyph {
   id: number;
@@ -95,8 +97,8 @@ export const fontCacheStats = {
   shapeConflicts: 0,
   /** `layout` calls the cache does not handle (features object, extra arguments...). */
   shapeBypassed: 0,
-  subsetHits: 0,
-  subsetMisses: 0,
+  /** Subsets encoded by TrueTypeSubsetter rather than fontkit. */
+  fastSubsets: 0,
 };
 
 export function resetFontCacheStats(): void {
@@ -145,8 +147,9 @@ interface ShapedText {
   /** Every Glyph the shaping created on a fresh Font: id and code points. */
   createdIds: number[];
   createdCodePoints: number[][];
-  /** The run: glyph ids, and positions as [xAdvance, yAdvance, xOffset, yOffset] * n. */
+  /** The run: glyph ids, their advance widths, and positions as [xAdvance, yAdvance, xOffset, yOffset] * n. */
   ids: number[];
+  advances: number[];
   positions: Float64Array;
   script: unknown;
   language: unknown;
@@ -182,6 +185,43 @@ class CachedRun implements FontkitRun {
   }
 }
 
+/**
+ * A document Glyph with a known advance width. Used as the prototype-free stand-in for the Glyph
+ * in cached runs (making each Glyph the prototype of a view turned out to cost more than it
+ * saved: V8 reshapes objects that become prototypes). pdfkit reads `id`, `codePoints` and
+ * `advanceWidth`; any other Glyph member is forwarded to the Glyph (see forwardGlyphMembers).
+ */
+class GlyphView implements FontkitGlyph {
+  constructor(
+    readonly glyph: FontkitGlyph,
+    readonly advanceWidth: number,
+  ) {}
+
+  get id(): number {
+    return this.glyph.id;
+  }
+
+  get codePoints(): number[] {
+    return this.glyph.codePoints;
+  }
+}
+
+/** Give GlyphView every other member of fontkit's Glyph (own fields and prototype chain), forwarded. */
+function forwardGlyphMembers(sample: object): void {
+  for (let o: object | null = sample; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      if (key === 'constructor' || key in GlyphView.prototype) continue;
+      Object.defineProperty(GlyphView.prototype, key, {
+        configurable: true,
+        get(this: GlyphView) {
+          const value = (this.glyph as unknown as Record<string, unknown>)[key];
+          return typeof value === 'function' ? value.bind(this.glyph) : value;
+        },
+      });
+    }
+  }
+}
+
 function sameCodePoints(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -196,20 +236,9 @@ function featuresKey(features: unknown): string | null {
 }
 
 // ---------------------------------------------------------------------------
-// Subsetting.
-
-interface EncodedSubset {
-  bytes: Uint8Array;
-  /** `subset.glyphs` after encoding: the input list plus the components fontkit appended. */
-  glyphsAfter: number[];
-}
-
-// ---------------------------------------------------------------------------
 
 /** Shaping results kept per face (words, with their trailing space, in practice). */
 const SHAPE_GENERATION = 20_000;
-/** Encoded subsets kept per face (~40 KB each). */
-const SUBSET_GENERATION = 32;
 
 /**
  * One font file: its bytes, a template Font whose decoded tables every document Font shares,
@@ -218,16 +247,29 @@ const SUBSET_GENERATION = 32;
 export class FontFace {
   private readonly template: FontkitFont;
   private readonly shapes = new GenerationalCache<ShapedText | null>(SHAPE_GENERATION);
-  private readonly subsets = new GenerationalCache<EncodedSubset>(SUBSET_GENERATION);
-  /** Whether fontkit looks like the version the caches were written for (checked once). */
-  private readonly cacheable: boolean;
+  /** Shapes cache misses; its glyph cache is emptied before each one. */
+  private readonly shaper: FontkitFont;
+  private readonly subsetter: TrueTypeSubsetter | null;
+  /** Whether the shaping cache reproduces fontkit here (checked once). */
+  private readonly shapingCacheable: boolean;
+  /** Whether TrueTypeSubsetter reproduces fontkit's subsets here (checked once). */
+  private readonly subsetterExact: boolean;
 
   constructor(
     private readonly file: Buffer,
     private readonly create: (data: Uint8Array) => FontkitFont,
   ) {
     this.template = create(file);
-    this.cacheable = this.checkFontkit();
+    this.shaper = this.freshFont();
+    this.shapingCacheable = this.checkShaping();
+    let subsetter: TrueTypeSubsetter | null = null;
+    try {
+      subsetter = new TrueTypeSubsetter(file);
+    } catch {
+      // not a font our encoder reads (e.g. CFF outlines): fontkit encodes its subsets
+    }
+    this.subsetter = subsetter;
+    this.subsetterExact = this.checkSubsetter();
   }
 
   /**
@@ -251,24 +293,31 @@ export class FontFace {
   /** The Font for one document: fresh glyph cache, shared tables, caches installed if safe. */
   documentFont(): FontkitFont {
     const font = this.freshFont();
-    if (this.cacheable && cachingEnabled) this.install(font);
+    if (!cachingEnabled) return font;
+    if (this.shapingCacheable) {
+      const realLayout = font.layout;
+      const views = new Map<number, FontkitGlyph>();
+      font.layout = (text: string, features?: unknown, ...rest: unknown[]): FontkitRun => {
+        const run = rest.length === 0 && typeof text === 'string' ? this.cachedLayout(font, views, text, features) : null;
+        return run ?? realLayout.call(font, text, features, ...rest);
+      };
+    }
+    if (this.subsetterExact) {
+      const realCreateSubset = font.createSubset;
+      font.createSubset = (): FontkitSubset => this.fastSubset(realCreateSubset.call(font));
+    }
     return font;
-  }
-
-  private install(font: FontkitFont): void {
-    const realLayout = font.layout;
-    const realCreateSubset = font.createSubset;
-    font.layout = (text: string, features?: unknown, ...rest: unknown[]): FontkitRun => {
-      const run = rest.length === 0 && typeof text === 'string' ? this.cachedLayout(font, text, features) : null;
-      return run ?? realLayout.call(font, text, features, ...rest);
-    };
-    font.createSubset = (): FontkitSubset => this.cachingSubset(realCreateSubset.call(font));
   }
 
   // --- shaping ---------------------------------------------------------------
 
   /** The run fontkit would return for `font.layout(text, features)`, or null to let fontkit do it. */
-  private cachedLayout(font: FontkitFont, text: string, features: unknown): FontkitRun | null {
+  private cachedLayout(
+    font: FontkitFont,
+    views: Map<number, FontkitGlyph>,
+    text: string,
+    features: unknown,
+  ): FontkitRun | null {
     const fkey = featuresKey(features);
     if (fkey === null) {
       fontCacheStats.shapeBypassed++;
@@ -287,14 +336,20 @@ export class FontFace {
       fontCacheStats.shapeBypassed++;
       return null;
     }
-    const run = this.replay(font, shaped);
+    const run = this.replay(font, views, shaped);
     if (run === null) fontCacheStats.shapeConflicts++;
     return run;
   }
 
-  /** Shape on a Font with an empty glyph cache and record what that did; null if not recordable. */
+  /**
+   * Shape on a Font with an empty glyph cache and record what that did; null if not recordable.
+   * Emptying the shaper's glyph cache makes it a fresh Font as far as shaping goes (its other
+   * state, the layout engine and the shared tables, does not depend on the glyphs) and costs
+   * much less than creating a Font per miss.
+   */
   private shapeOnFreshFont(text: string, features: string[] | undefined): ShapedText | null {
-    const font = this.freshFont();
+    const font = this.shaper;
+    internals(font)._glyphs = {};
     const run = font.layout(text, features ? [...features] : undefined);
     const glyphCache = internals(font)._glyphs;
     if (glyphCache === null || typeof glyphCache !== 'object') return null;
@@ -309,12 +364,14 @@ export class FontFace {
     const n = run.glyphs.length;
     if (run.positions.length !== n) return null;
     const ids = new Array<number>(n);
+    const advances = new Array<number>(n);
     const positions = new Float64Array(4 * n);
     for (let i = 0; i < n; i++) {
       const glyph = run.glyphs[i];
       // every glyph of the run must come from the glyph cache we replay
       if (glyphCache[glyph.id] !== glyph) return null;
       ids[i] = glyph.id;
+      advances[i] = glyph.advanceWidth;
       const position = run.positions[i];
       const keys = Object.keys(position);
       if (keys.length !== POSITION_KEYS.length || keys.some((k, j) => k !== POSITION_KEYS[j])) return null;
@@ -329,6 +386,7 @@ export class FontFace {
       createdIds,
       createdCodePoints,
       ids,
+      advances,
       positions,
       script: run.script,
       language: run.language,
@@ -337,8 +395,16 @@ export class FontFace {
     };
   }
 
-  /** The recorded run on `font`'s own Glyphs, or null if `font`'s glyph cache disagrees. */
-  private replay(font: FontkitFont, shaped: ShapedText): FontkitRun | null {
+  /**
+   * The recorded run on `font`'s own Glyphs, or null if `font`'s glyph cache disagrees.
+   *
+   * The run's glyphs are views of the document Font's Glyphs (`views`, one per glyph id and
+   * document) that only add the recorded advance width: fontkit's TTF Glyph computes it by
+   * decoding the glyph's bounding box (for vertical metrics we do not use), once per Glyph,
+   * hence once per glyph per document, which was a tenth of a proposal. Everything else (id,
+   * code points, outline...) is read from the Glyph itself through the prototype chain.
+   */
+  private replay(font: FontkitFont, views: Map<number, FontkitGlyph>, shaped: ShapedText): FontkitRun | null {
     const glyphCache = internals(font)._glyphs;
     if (glyphCache === null || typeof glyphCache !== 'object') return null;
     const { createdIds, createdCodePoints } = shaped;
@@ -349,38 +415,36 @@ export class FontFace {
     for (let i = 0; i < createdIds.length; i++) {
       if (!glyphCache[createdIds[i]]) font.getGlyph(createdIds[i], [...createdCodePoints[i]]);
     }
-    const { ids, positions: p } = shaped;
+    const { ids, advances, positions: p } = shaped;
     const glyphs = new Array<FontkitGlyph>(ids.length);
     const positions = new Array<FontkitPosition>(ids.length);
     for (let i = 0; i < ids.length; i++) {
-      const glyph = glyphCache[ids[i]];
-      if (!glyph) return null; // cannot happen: every run glyph was created above or before
-      glyphs[i] = glyph;
+      const id = ids[i];
+      let view = views.get(id);
+      if (!view) {
+        const glyph = glyphCache[id];
+        if (!glyph) return null; // cannot happen: every run glyph was created above or before
+        view = new GlyphView(glyph, advances[i]);
+        views.set(id, view);
+      }
+      glyphs[i] = view;
       positions[i] = { xAdvance: p[4 * i], yAdvance: p[4 * i + 1], xOffset: p[4 * i + 2], yOffset: p[4 * i + 3] };
     }
     return new CachedRun(glyphs, positions, shaped.script, shaped.language, shaped.direction, { ...shaped.features });
   }
 
-  // --- subsetting ------------------------------------------------------------
+  // --- subsetting ---------------------------------------------------------------
 
-  private cachingSubset(subset: FontkitSubset): FontkitSubset {
-    if (!Array.isArray(subset.glyphs) || typeof subset.encode !== 'function' || typeof subset.includeGlyph !== 'function') {
-      return subset;
-    }
-    const realEncode = subset.encode;
+  /** fontkit's Subset, encoded by TrueTypeSubsetter (same bytes, same final Subset state). */
+  private fastSubset(subset: FontkitSubset): FontkitSubset {
+    const subsetter = this.subsetter;
+    if (!subsetter || !Array.isArray(subset.glyphs) || typeof subset.includeGlyph !== 'function') return subset;
     subset.encode = (): Uint8Array => {
-      const before = subset.glyphs.length;
-      const key = subset.glyphs.join(',');
-      const cached = this.subsets.get(key);
-      if (cached) {
-        fontCacheStats.subsetHits++;
-        for (let i = before; i < cached.glyphsAfter.length; i++) subset.includeGlyph(cached.glyphsAfter[i]);
-        return cached.bytes;
-      }
-      fontCacheStats.subsetMisses++;
-      const bytes = realEncode.call(subset);
-      this.subsets.set(key, { bytes, glyphsAfter: [...subset.glyphs] });
-      return bytes;
+      const encoded = subsetter.encode(subset.glyphs);
+      // fontkit appends the components of composite glyphs to the subset while encoding
+      for (let i = subset.glyphs.length; i < encoded.glyphs.length; i++) subset.includeGlyph(encoded.glyphs[i]);
+      fontCacheStats.fastSubsets++;
+      return encoded.bytes;
     };
     return subset;
   }
@@ -388,32 +452,48 @@ export class FontFace {
   // --- guard -----------------------------------------------------------------
 
   /**
-   * True if this fontkit has what the caches rely on, and the cached shaping of a probe text
-   * matches fontkit's own, glyph for glyph (ids, code points, positions, advance).
+   * True if this fontkit has what the shaping cache relies on, and the cached shaping of probe
+   * texts matches fontkit's own, glyph for glyph (ids, code points, positions, advance).
    */
-  private checkFontkit(): boolean {
+  private checkShaping(): boolean {
     try {
       const plain = this.freshFont();
       const glyphCache = internals(plain)._glyphs;
-      if (glyphCache === null || typeof glyphCache !== 'object') return false;
-      if (typeof plain.getGlyph !== 'function' || typeof plain.createSubset !== 'function') return false;
-      const subset = plain.createSubset();
-      if (!Array.isArray(subset.glyphs) || typeof subset.includeGlyph !== 'function') return false;
+      if (glyphCache === null || typeof glyphCache !== 'object' || typeof plain.getGlyph !== 'function') return false;
+      forwardGlyphMembers(this.freshFont().getGlyph(0));
 
-      // Twice the same word through the cache: once recorded (miss), once replayed (hit); and a
-      // word whose glyphs partly exist already.
-      const probe = ['Façade', 'Ωmega', 'Łódź', 'fin.', '2\u00a0500,00\u00a0€ ', 'AVA ', 'Façade'];
+      // Words recorded (miss) then replayed (hit), words whose glyphs partly exist already, and
+      // a word that hits the cache twice.
+      const probe = ['Façade ', 'Ωmega ', 'Łódź ', 'fin. ', '2\u00a0500,00\u00a0€ ', 'AVA ', 'Façade '];
       const cached = this.freshFont();
       const shapes = new Map<string, ShapedText | null>();
       for (const text of probe) {
         const expected = plain.layout(text);
         if (!shapes.has(text)) shapes.set(text, this.shapeOnFreshFont(text, undefined));
         const shaped = shapes.get(text);
-        if (!shaped) return false;
-        const got = this.replay(cached, shaped);
+        const got = shaped ? this.replay(cached, new Map(), shaped) : null;
         if (!got || !sameRun(expected, got)) return false;
       }
       return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** True if TrueTypeSubsetter writes fontkit's bytes for a probe subset with composite glyphs. */
+  private checkSubsetter(): boolean {
+    const subsetter = this.subsetter;
+    if (!subsetter) return false;
+    try {
+      const font = this.freshFont();
+      const subset = font.createSubset();
+      if (!Array.isArray(subset.glyphs) || typeof subset.includeGlyph !== 'function') return false;
+      subset.includeGlyph(0);
+      // accented letters are composite glyphs in most TrueType fonts (DejaVu included)
+      for (const glyph of font.layout('Éé Łódź Ωmega ÀÇËÏÔÙœæ fi 0123 € ООО').glyphs) subset.includeGlyph(glyph.id);
+      const ours = subsetter.encode(subset.glyphs);
+      const theirs = subset.encode();
+      return Buffer.from(theirs).equals(Buffer.from(ours.bytes)) && ours.glyphs.join(',') === subset.glyphs.join(',');
     } catch {
       return false;
     }

@@ -50,15 +50,19 @@ export async function sponsorOutreach(input: SponsorOutreachInput): Promise<Outr
   const store = patched('store-steps-as-local-activities')
     ? proxyLocalActivities<Activities>(storeOptions)
     : proxyActivities<Activities>(storeOptions);
-  const pdf = proxyActivities<Activities>({
-    startToCloseTimeout: '2m',
-    retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
+  const pdfOptions = { startToCloseTimeout: '2m', retry: { initialInterval: '1s', maximumInterval: '30s' } } as const;
   // No attempt limit: when the SMTP server is down, mail waits for it to come back.
-  const mail = proxyActivities<Activities>({
+  const mailOptions = {
     startToCloseTimeout: timings.sendTimeoutMs,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2m', nonRetryableErrorTypes: ['InvalidRecipient', 'TemplateError'] },
-  });
+  };
+  // The proposal (tens of ms) and each email (a few ms, idempotent through the outbox) are
+  // short too: run locally, they spare the server two activity tasks per sponsor, which is
+  // most of what orchestration costs in a campaign. Retries still back off (with timers
+  // beyond a minute), and a worker that dies mid-step re-runs it on the next one.
+  const local = patched('outreach-steps-as-local-activities');
+  const pdf = local ? proxyLocalActivities<Activities>(pdfOptions) : proxyActivities<Activities>(pdfOptions);
+  const mail = local ? proxyLocalActivities<Activities>(mailOptions) : proxyActivities<Activities>(mailOptions);
 
   const state: OutreachStatus = {
     dossierId,
