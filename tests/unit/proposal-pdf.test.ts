@@ -1,6 +1,12 @@
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, it, expect, vi } from 'vitest';
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { renderProposalPdf, type ProposalInput } from '../../src/documents/proposal-pdf';
+import { fontCacheStats, resetFontCacheStats } from '../../src/documents/pdf-font-cache';
+import { TrueTypeSubsetter } from '../../src/documents/ttf-subset';
+import { formatEuros } from '../../src/domain/money';
 
 function input(overrides: Partial<ProposalInput> = {}): ProposalInput {
   return {
@@ -158,5 +164,133 @@ describe('renderProposalPdf', () => {
       await expect(renderProposalPdf(input({ amountAskedCents: bad }))).rejects.toThrow(/amountAskedCents/);
     }
     await expect(renderProposalPdf(input({ amountAskedCents: 0 }))).resolves.toBeInstanceOf(Buffer);
+  });
+
+  // --- caches across documents (pdf-font-cache.ts, ttf-subset.ts) -------------------------
+
+  /** A fresh module instance of the renderer, with the shaping and subset caches on or off. */
+  async function freshRenderer(caching: boolean) {
+    vi.resetModules();
+    const cache = await import('../../src/documents/pdf-font-cache');
+    cache.setFontCaching(caching);
+    const { renderProposalPdf: render } = await import('../../src/documents/proposal-pdf');
+    return { render, stats: cache.fontCacheStats };
+  }
+
+  const SPONSORS = [
+    'Boulangerie Lemaître',
+    'Łódź Spółka Akcyjna',
+    'Ωmega Ψηφιακή',
+    'ООО «Ромашка»',
+    'Crédit Mutuel Île-de-France',
+    'Zürich Versicherungs-Gesellschaft',
+    'Ærø Fiskeri ApS',
+    'Çelik Yapı A.Ş.',
+    'Acme Corp',
+    'Garage Müller & Fils',
+    'Société Générale',
+    'Quincaillerie Qüeñ',
+    'Brasserie de l’Œuf',
+    'Fondation Xavier-Yves',
+    'Kraków Ŝipoj',
+    'Ελληνικά Τρόφιμα',
+    'Jüngling GmbH',
+    'Vins Dupont-Aîné',
+    'Ōsaka Trading',
+    'Þór ehf.',
+  ];
+  const sponsorInput = (k: number) =>
+    input({
+      lang: k % 3 === 2 ? 'en' : 'fr',
+      sponsor: { name: SPONSORS[k], contactName: k % 2 ? `Mme Noémie Ŵyatt-${k}` : undefined },
+      amountAskedCents: 100_000 + 12_345 * k,
+      reference: `MEC-2026-${100 + k}`,
+    });
+  const amountText = (k: number) => {
+    const i = sponsorInput(k);
+    return formatEuros(i.amountAskedCents, i.lang).replace(/[\u202f\u00a0]/g, ' ');
+  };
+
+  it('takes the cached paths: the next sponsor only shapes its own words, fontkit never subsets', async () => {
+    await renderProposalPdf(input());
+    resetFontCacheStats();
+    const buf = await renderProposalPdf(
+      input({ sponsor: { name: 'Boulangerie Lemaître', contactName: 'M. Paul Durand' }, amountAskedCents: 123_456 }),
+    );
+    expect(fontCacheStats.shapeHits).toBeGreaterThan(150);
+    expect(fontCacheStats.shapeMisses).toBeGreaterThan(0); // the sponsor, the contact, the amounts
+    expect(fontCacheStats.shapeMisses).toBeLessThan(15);
+    expect(fontCacheStats.shapeConflicts).toBe(0);
+    expect(fontCacheStats.shapeBypassed).toBe(0);
+    expect(fontCacheStats.fastSubsets).toBe(2); // regular and bold, by TrueTypeSubsetter
+    expect((await pdfText(buf)).all).toContain("À l'attention de M. Paul Durand, Boulangerie Lemaître");
+  });
+
+  it('renders 20 sponsors in a row, each with its own name and amount, with the bytes of an uncached fresh module', async () => {
+    const warm: Buffer[] = [];
+    for (let k = 0; k < SPONSORS.length; k++) warm.push(await renderProposalPdf(sponsorInput(k)));
+
+    for (let k = 0; k < SPONSORS.length; k++) {
+      const { all } = await pdfText(warm[k]);
+      expect(all).toContain(SPONSORS[k]);
+      expect(all).toContain(amountText(k));
+      if (k % 2) expect(all).toContain(`Mme Noémie Ŵyatt-${k}, ${SPONSORS[k]}`);
+      for (const other of SPONSORS) if (other !== SPONSORS[k]) expect(all).not.toContain(other);
+    }
+
+    // fontkit's own shaping and subsetting, nothing cached: the very same bytes
+    const uncached = await freshRenderer(false);
+    for (let k = 0; k < SPONSORS.length; k++) expect((await uncached.render(sponsorInput(k))).equals(warm[k])).toBe(true);
+    expect(uncached.stats.shapeHits + uncached.stats.shapeMisses + uncached.stats.fastSubsets).toBe(0);
+
+    // and each proposal alone in a fresh module (cold caches): the same bytes again
+    for (const k of [0, 1, 2, 3, 13, 19]) {
+      const cold = await freshRenderer(true);
+      expect((await cold.render(sponsorInput(k))).equals(warm[k])).toBe(true);
+      expect(cold.stats.fastSubsets).toBe(2);
+    }
+  }, 30_000);
+
+  it('shapes for real when a cached run would carry other code points (.notdef), with the same bytes', async () => {
+    // DejaVu has no CJK: these map to glyph 0, which every document Font already holds without
+    // code points, so the recorded runs (glyph 0 = U+682A...) must not be used.
+    const cjk = input({ sponsor: { name: '株式会社 Ωmega' } });
+    await renderProposalPdf(cjk);
+    resetFontCacheStats();
+    const warm = await renderProposalPdf(cjk);
+    expect(fontCacheStats.shapeConflicts).toBeGreaterThan(0);
+    const uncached = await freshRenderer(false);
+    expect((await uncached.render(cjk)).equals(warm)).toBe(true);
+    expect((await pdfText(warm)).all).toContain('Ωmega');
+  });
+
+  it('TrueTypeSubsetter writes the bytes of fontkit\'s subsetter', () => {
+    const require = createRequire(import.meta.url);
+    const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as {
+      create(data: Uint8Array): {
+        numGlyphs: number;
+        layout(text: string): { glyphs: { id: number }[] };
+        createSubset(): { glyphs: number[]; includeGlyph(id: number): number; encode(): Uint8Array };
+      };
+    };
+    const dir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (const file of ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf']) {
+      const data = readFileSync(join(dir, file));
+      const ours = new TrueTypeSubsetter(data);
+      for (let n = 0; n < 15; n++) {
+        const font = fontkit.create(data);
+        const subset = font.createSubset();
+        subset.includeGlyph(0);
+        // accented capitals and ligatures are composite glyphs; random glyphs cover the rest
+        const text = 'Éé ÀÇËÏÔÙ Łódź Ωmega ﬁ € ' + String.fromCodePoint(...Array.from({ length: 30 }, () => 0x21 + Math.floor(random() * 0x24e)));
+        for (const glyph of font.layout(text).glyphs) subset.includeGlyph(glyph.id);
+        for (let g = 0; g < 10; g++) subset.includeGlyph(Math.floor(random() * font.numGlyphs));
+        const encoded = ours.encode(subset.glyphs);
+        expect(Buffer.from(encoded.bytes).equals(Buffer.from(subset.encode()))).toBe(true);
+        expect(encoded.glyphs).toEqual(subset.glyphs); // with the composite glyphs' components appended
+      }
+    }
   });
 });
