@@ -7,10 +7,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../src/api/app';
 import { campaignBaseline, campaignWithTemporal } from './campaign';
-import { benchPdf } from './pdf';
+import type { PdfResult } from './pdf';
 import { startServices, startWorker } from './services';
 import { startupSeconds } from './startup';
-import { figure, round, type Figure } from './stats';
+import { cpuSeconds, figure, postgresCpuSeconds, round, type Figure } from './stats';
 import { drain, fillWaiting, footprint, pipelineLatency, reactionLatency } from './waiting';
 
 const { values: args } = parseArgs({
@@ -20,11 +20,12 @@ const { values: args } = parseArgs({
     repeats: { type: 'string', default: '3' },
     waiting: { type: 'string', default: '10000' },
     replies: { type: 'string', default: '500' },
-    pdfs: { type: 'string', default: '30' },
+    pdfs: { type: 'string', default: '50' },
     'skip-startup': { type: 'boolean', default: false },
     'npm-test': { type: 'boolean', default: false }, // also time one full `npm test`
     out: { type: 'string', default: 'bench/results/latest.json' },
     profile: { type: 'string' }, // directory: the worker writes a V8 CPU profile there (--cpu-prof)
+    only: { type: 'string' }, // e.g. "campaign,pdf": measure these, keep the other figures of --out
   },
 });
 const quick = args.quick;
@@ -32,6 +33,8 @@ const sizes = quick ? [10] : args.campaign!.split(',').map(Number);
 const repeats = quick ? 1 : Number(args.repeats);
 const waitingN = quick ? 20 : Number(args.waiting);
 const repliesN = quick ? 5 : Math.min(Number(args.replies), waitingN);
+const only = args.only ? new Set(args.only.split(',')) : null;
+const wanted = (part: string) => !only || only.has(part);
 const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 async function main() {
@@ -40,7 +43,7 @@ async function main() {
   const results: Record<string, unknown> = {};
   try {
     // 0. Start-up
-    if (!args['skip-startup'] && !quick) {
+    if (!args['skip-startup'] && !quick && wanted('startup')) {
       const first: number[] = [];
       const again: number[] = [];
       for (let r = 0; r < repeats; r++) {
@@ -59,21 +62,38 @@ async function main() {
     }
 
     // 2. Proposal PDF (before the campaign warms anything up in this process)
+    if (wanted('pdf')) {
     log('pdf: pdfkit vs chromium');
-    const pdf = await benchPdf(path.resolve('templates'), quick ? 5 : Number(args.pdfs));
+    const pdf = benchPdfInChild(quick ? 5 : Number(args.pdfs));
     results.pdf = { ms: round(pdf.ms), p95_ms: round(pdf.p95Ms), bytes: pdf.bytes, chromium_ms: pdf.chromiumMs === null ? null : round(pdf.chromiumMs), chromium_bytes: pdf.chromiumBytes, speedup_vs_chromium: pdf.speedup === null ? null : round(pdf.speedup, 1), ...(pdf.chromiumNote ? { note: pdf.chromiumNote } : {}) };
+    }
 
     // 1. Campaign throughput, Temporal and plain script alternating
     const worker = await startWorker(services, 'bench', { profileDir: args.profile });
+    if (wanted('campaign')) {
     const byN: Record<string, { temporal: Figure; baseline: Figure; ratio: number }> = {};
+    const cpu: Record<string, Record<string, number>> = {};
+    // CPU milliseconds per sponsor, by process: where the time goes.
+    const snapshot = async () => ({
+      worker: await cpuSeconds(worker.child.pid!),
+      server: await cpuSeconds(services.server.process.pid!),
+      driver: await cpuSeconds(process.pid),
+      postgres: await postgresCpuSeconds(),
+    });
+    const perSponsor = (a: Record<string, number>, b: Record<string, number>, n: number) =>
+      Object.fromEntries(Object.keys(a).map((k) => [k, round(((b[k] - a[k]) * 1000) / n, 1)]));
     for (const n of sizes) {
       const temporal: number[] = [];
       const baseline: number[] = [];
       for (let r = 0; r < repeats; r++) {
+        const t0 = await snapshot();
         const seconds = await campaignWithTemporal({ sql: services.sql, client: services.client, taskQueue: 'bench', n, prefix: `c${n}t${r}` });
+        const t1 = await snapshot();
         temporal.push(n / seconds);
         const base = await campaignBaseline({ sql: services.sql, smtpPort: services.sink.port, dataDir: services.dir, n, prefix: `c${n}b${r}` });
+        const t2 = await snapshot();
         baseline.push(n / base);
+        if (r === repeats - 1) cpu[n] = { ...Object.fromEntries(Object.entries(perSponsor(t0, t1, n)).map(([k, v]) => [`temporal_${k}_ms`, v])), ...Object.fromEntries(Object.entries(perSponsor(t1, t2, n)).map(([k, v]) => [`baseline_${k}_ms`, v])) };
         log(`campaign N=${n} run ${r + 1}: temporal ${(n / seconds).toFixed(1)}/s, baseline ${(n / base).toFixed(1)}/s`);
       }
       const t = figure(temporal);
@@ -88,9 +108,12 @@ async function main() {
       ratio: round(largest.ratio),
       by_n: Object.fromEntries(Object.entries(byN).map(([n, f]) => [n, { sponsors_per_s: round(f.temporal.median), spread: [round(f.temporal.min), round(f.temporal.max)], baseline_per_s: round(f.baseline.median), baseline_spread: [round(f.baseline.min), round(f.baseline.max)], ratio: round(f.ratio) }])),
       duplicates_at_smtp: services.sink.duplicates(),
+      cpu_ms_per_sponsor: cpu,
     };
+    }
 
     // 4. Waiting at scale, 3. reaction latency while the others wait, then drain, 5. pipeline
+    if (wanted('waiting')) {
     log(`waiting: starting ${waitingN} dossiers`);
     const filled = await fillWaiting({ sql: services.sql, client: services.client, taskQueue: 'bench', n: waitingN, prefix: 'w' });
     const fp = await footprint({ sql: services.sql, databaseName: services.databaseName, workerPid: worker.child.pid!, serverPid: services.server.process.pid!, dir: services.dir });
@@ -108,6 +131,7 @@ async function main() {
     const pipe = await pipelineLatency(baseUrl, quick ? 5 : 100);
     results.pipeline = { dossiers: count, view_p50_ms: round(pipe.view.p50), view_p95_ms: round(pipe.view.p95), csv_p50_ms: round(pipe.csv.p50), csv_p95_ms: round(pipe.csv.p95) };
     await app.close();
+    }
     await worker.stop();
   } finally {
     await services.close();
@@ -128,13 +152,16 @@ async function main() {
       return null;
     }
   })();
+  const previous = only ? JSON.parse(await readFile(args.out!, 'utf8').catch(() => '{}')) : {};
   const output = {
     date: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     quick,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: round(os.totalmem() / 2 ** 30, 1), os: `${os.type()} ${os.release()}`, node: process.version },
     versions: { mecene: pkg.version, temporal_sdk: pkg.dependencies['@temporalio/worker'], temporal_server: '1.29.1 (CLI v1.5.1 dev server, SQLite WAL)', postgresql: pgVersion, pdfkit: pkg.dependencies.pdfkit, nodemailer: pkg.dependencies.nodemailer, chromium },
+    ...previous,
     ...results,
+    ...(only ? { partial_reruns: [...(previous.partial_reruns ?? []), `${[...only].join(',')} measured again at ${new Date().toISOString()}`] } : {}),
   };
   await mkdir(path.dirname(args.out!), { recursive: true });
   await writeFile(args.out!, JSON.stringify(output, null, 2) + '\n');
@@ -142,8 +169,14 @@ async function main() {
   log(`written ${args.out}`);
 }
 
+function benchPdfInChild(count: number): PdfResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/pdf-main.ts', String(count)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('pdf benchmark failed');
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
 function printTable(r: Record<string, Record<string, unknown>>) {
-  const rows: [string, unknown][] = [
+  const rows: [string, unknown][] = !r.campaign || !r.pdf || !r.waiting ? [] : [
     ['startup.ready_s (npm start, first / again)', r.startup ? `${r.startup.ready_s} / ${r.startup.ready_again_s}` : '—'],
     ['startup.npm_test_s', r.startup?.npm_test_s ?? '—'],
     [`campaign.sponsors_per_s (N=${r.campaign.n})`, r.campaign.sponsors_per_s],

@@ -8,6 +8,7 @@ import { formatEuros } from '../domain/money';
 import { currentLanguage, t } from '../i18n';
 import { describeError } from '../i18n/errors';
 import { addPerson, listPeople } from '../service/people';
+import { dossiersCsv } from '../service/pipeline';
 import { closeOutreach, listOutreach, loadPolicyFile, outreachStatus, recordReply, restartFollowUps, startOutreach } from '../service/outreach';
 import { CsvRejectedError, addSponsor, importSponsorsCsv, listSponsors, requireSponsor } from '../service/sponsors';
 import { MAIL_TEMPLATE_NAMES, loadMailTemplates, sampleVariables, type MailTemplateName } from '../templates/mail';
@@ -192,7 +193,9 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
     .description(fr() ? 'lister les démarches en cours' : 'list running outreach')
     .option('--all', fr() ? 'inclure les démarches terminées' : 'include ended ones')
     .option('--json', 'JSON')
+    .option('--csv', fr() ? 'tous les dossiers en CSV pour un tableur (UTF-8, ;)' : 'every dossier as CSV for a spreadsheet (UTF-8, ;)')
     .action(async (o) => {
+      if (o.csv) return void process.stdout.write(await dossiersCsv(await ctx.sql()));
       const rows = await listOutreach(await ctx.sql(), { all: o.all });
       if (o.json) return json(rows);
       if (!rows.length) return out(t('outreach.none'));
