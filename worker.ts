@@ -1,7 +1,7 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './src/activities';
-import { ConfigError, loadConfig, type Config } from './src/config';
+import { loadConfigOrExit, type Config } from './src/config';
 import { createSql } from './src/db/sql';
 import { describeError } from './src/i18n/errors';
 import { buildActivityDeps } from './src/runtime/activity-deps';
@@ -68,14 +68,7 @@ async function main(config: Config): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    console.error(error instanceof ConfigError ? error.message : error);
-    process.exit(1);
-  }
-  main(config).catch((error) => {
+  main(loadConfigOrExit()).catch((error) => {
     console.error(describeError(error).message);
     process.exit(1);
   });

@@ -78,14 +78,19 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Parses the environment once, at an entry point; below that, code receives values. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  setLanguage('fr');
   const result = envSchema.safeParse(env);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
+    // The same check once more in English, so each half of the message is in its language.
+    setLanguage('en');
+    const english = envSchema.safeParse(env).error!.issues;
+    setLanguage('fr');
+    const lines = result.error.issues.map((issue, i) => {
       const name = String(issue.path[0] ?? '?');
       const value = env[name];
       return (
         `Variable d'environnement ${name} invalide (${JSON.stringify(value ?? '')}) : ${issue.message}` +
-        ` / Invalid environment variable ${name}: ${issue.message}`
+        ` / Invalid environment variable ${name}: ${english[i]?.message ?? issue.message}`
       );
     });
     throw new ConfigError(lines.join('\n'));
@@ -118,3 +123,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   };
 }
 
+
+/** For entry points: the configuration, or the message naming the bad variable and exit 1. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  }
+}

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { createMeceneWorker, installRuntime } from '../worker';
 import { createActivities } from './activities';
 import { buildApp } from './api/app';
-import { ConfigError, loadConfig, type Config } from './config';
+import { loadConfigOrExit, type Config } from './config';
 import { startEmbeddedDatabase } from './db/embedded';
 import { migrate } from './db/migrate';
 import { createSql } from './db/sql';
@@ -132,11 +132,4 @@ async function start(config: Config): Promise<void> {
   }
 }
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-}
-await start(config);
+await start(loadConfigOrExit());
