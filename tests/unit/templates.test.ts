@@ -63,7 +63,8 @@ describe('email templates', () => {
 
   it('loads and validates the association profile', async () => {
     const profile = await loadAssociation(TEMPLATES);
-    expect(profile.project.fr.title).toBeTruthy();
+    expect(profile.project.fr.title).toBe('Rencontres du service public 2027');
+    expect(profile.budget.length).toBeGreaterThan(0);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'mecene-asso-'));
     await writeFile(path.join(dir, 'association.yaml'), 'name: X\naddress: []\nemail: nope\n');
     await expect(loadAssociation(dir)).rejects.toThrow(/association\.yaml.*email/s);
