@@ -25,7 +25,8 @@ const { values: args } = parseArgs({
     'npm-test': { type: 'boolean', default: false }, // also time one full `npm test`
     out: { type: 'string', default: 'bench/results/latest.json' },
     profile: { type: 'string' }, // directory: the worker writes a V8 CPU profile there (--cpu-prof)
-    only: { type: 'string' }, // e.g. "campaign,pdf": measure these, keep the other figures of --out
+    only: { type: 'string' },
+    'worker-heap-mb': { type: 'string' }, // cap the worker's V8 heap (with MECENE_WORKFLOW_CACHE for its cache) // e.g. "campaign,pdf": measure these, keep the other figures of --out
   },
 });
 const quick = args.quick;
@@ -69,7 +70,7 @@ async function main() {
     }
 
     // 1. Campaign throughput, Temporal and plain script alternating
-    const worker = await startWorker(services, 'bench', { profileDir: args.profile });
+    const worker = await startWorker(services, 'bench', { profileDir: args.profile, heapMb: args['worker-heap-mb'] ? Number(args['worker-heap-mb']) : undefined });
     if (wanted('campaign')) {
     const byN: Record<string, { temporal: Figure; baseline: Figure; ratio: number }> = {};
     const cpu: Record<string, Record<string, number>> = {};

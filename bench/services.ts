@@ -74,9 +74,10 @@ export async function startServices(): Promise<BenchServices> {
 }
 
 /** A Mécène worker in its own process (as in production), on its own task queue. */
-export async function startWorker(s: BenchServices, taskQueue: string, opts: { profileDir?: string } = {}): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+export async function startWorker(s: BenchServices, taskQueue: string, opts: { profileDir?: string; heapMb?: number } = {}): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
   const script = fileURLToPath(new URL('../tests/support/worker-process.ts', import.meta.url));
   const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  if (opts.heapMb) profile.push(`--max-old-space-size=${opts.heapMb}`);
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
     env: {
       ...process.env,
