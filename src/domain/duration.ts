@@ -20,20 +20,3 @@ export function parseDuration(text: string): number | null {
   }
   return consumed === s.length && Number.isSafeInteger(total) ? total : null;
 }
-
-/** Formats milliseconds back into the largest exact units ("14d", "1d12h", "20s"). */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  let rest = ms;
-  let out = '';
-  for (const unit of ['w', 'd', 'h', 'm', 's', 'ms'] as const) {
-    const size = UNIT_MS[unit];
-    if (unit === 'w' && rest % size !== 0) continue; // "10d" reads better than "1w3d"
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${unit}`;
-      rest -= n * size;
-    }
-  }
-  return out;
-}

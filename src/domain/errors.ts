@@ -23,7 +23,7 @@ export interface FieldIssue {
 
 /** Rejected input, with every field that is wrong (validation at a boundary). */
 export class InvalidInputError extends MeceneError {
-  constructor(readonly issues: FieldIssue[], readonly context?: string) {
+  constructor(readonly issues: FieldIssue[]) {
     super('error.invalidInput', { details: issues.map((i) => `${i.field} : ${i.problem}`).join(' ; ') }, 400);
     this.name = 'InvalidInputError';
   }
