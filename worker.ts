@@ -1,14 +1,20 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from './src/activities';
 import { loadConfigOrExit, type Config } from './src/config';
 import { createSql } from './src/db/sql';
 import { describeError } from './src/i18n/errors';
 import { buildActivityDeps } from './src/runtime/activity-deps';
-import { readRuntime } from './src/runtime/discovery';
+import { resolveEndpoints } from './src/runtime/discovery';
 
 /** The workflows, reached by path: the worker bundles them for Temporal's sandbox. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./src/workflows/index.ts', import.meta.url));
+
+/** The workflow bundle built ahead of time (tests, benchmarks): the code, quiet but for errors. */
+export async function bundleMeceneWorkflows(): Promise<string> {
+  const quiet = { info() {}, warn() {}, debug() {}, trace() {}, log() {}, error: console.error };
+  return (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet as never })).code;
+}
 
 export interface MeceneWorkerOptions {
   connection: NativeConnection;
@@ -47,10 +53,7 @@ export function installRuntime(level: 'WARN' | 'ERROR' = 'WARN'): void {
 
 /** Standalone worker: `npm run worker`, against the services named by the environment or by a running `npm start`. */
 async function main(config: Config): Promise<void> {
-  const runtime = await readRuntime(config.dataDir);
-  const databaseUrl = config.databaseUrl ?? runtime?.databaseUrl;
-  const address = config.temporal.address ?? runtime?.temporalAddress;
-  const smtpUrl = config.smtpUrl ?? (runtime?.smtp ? `smtp://${runtime.smtp.host}:${runtime.smtp.port}` : undefined);
+  const { databaseUrl, temporalAddress: address, smtpUrl } = await resolveEndpoints(config);
   if (!databaseUrl || !address || !smtpUrl) throw new Error('DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL are required when `npm start` is not running.');
   installRuntime();
   const sql = createSql(databaseUrl);

@@ -50,6 +50,18 @@ export async function sampleProposal(templatesDir: string, n: number): Promise<P
   };
 }
 
+/** ms per document over `inputs`, and the size of the last one. */
+async function timeEach(inputs: ProposalInput[], render: (i: ProposalInput) => Promise<Uint8Array>): Promise<{ times: number[]; bytes: number }> {
+  const times: number[] = [];
+  let bytes = 0;
+  for (const i of inputs) {
+    const t = performance.now();
+    bytes = (await render(i)).length;
+    times.push(performance.now() - t);
+  }
+  return { times, bytes };
+}
+
 export interface PdfResult {
   ms: number;
   p95Ms: number;
@@ -64,15 +76,9 @@ export interface PdfResult {
 export async function benchPdf(templatesDir: string, count: number): Promise<PdfResult> {
   const WARM_UP = 10; // both sides: caches filled and code compiled, as in a campaign's steady state
   const inputs = await Promise.all(Array.from({ length: count + WARM_UP }, (_, n) => sampleProposal(templatesDir, n)));
-  for (const i of inputs.slice(0, WARM_UP)) await renderProposalPdf(i);
-  const ours: number[] = [];
-  let bytes = 0;
-  for (const i of inputs.slice(WARM_UP)) {
-    const t = performance.now();
-    bytes = (await renderProposalPdf(i)).length;
-    ours.push(performance.now() - t);
-  }
-  const result: PdfResult = { ms: percentile(ours, 50), p95Ms: percentile(ours, 95), bytes, chromiumMs: null, chromiumBytes: null, speedup: null };
+  await timeEach(inputs.slice(0, WARM_UP), renderProposalPdf);
+  const ours = await timeEach(inputs.slice(WARM_UP), renderProposalPdf);
+  const result: PdfResult = { ms: percentile(ours.times, 50), p95Ms: percentile(ours.times, 95), bytes: ours.bytes, chromiumMs: null, chromiumBytes: null, speedup: null };
   let browser;
   try {
     const { chromium } = await import('playwright-core');
@@ -85,16 +91,10 @@ export async function benchPdf(templatesDir: string, count: number): Promise<Pdf
       await page.setContent(proposalHtml(i), { waitUntil: 'load' });
       return page.pdf({ format: 'A4', printBackground: true, displayHeaderFooter: true, footerTemplate: `<div style="font-size:8pt;width:100%;text-align:center">${esc(i.reference)} — Page <span class="pageNumber"></span> / <span class="totalPages"></span></div>`, headerTemplate: '<span></span>' });
     };
-    for (const i of inputs.slice(0, WARM_UP)) await print(i);
-    const theirs: number[] = [];
-    let chromiumBytes = 0;
-    for (const i of inputs.slice(WARM_UP)) {
-      const t = performance.now();
-      chromiumBytes = (await print(i)).length;
-      theirs.push(performance.now() - t);
-    }
-    result.chromiumMs = percentile(theirs, 50);
-    result.chromiumBytes = chromiumBytes;
+    await timeEach(inputs.slice(0, WARM_UP), print);
+    const theirs = await timeEach(inputs.slice(WARM_UP), print);
+    result.chromiumMs = percentile(theirs.times, 50);
+    result.chromiumBytes = theirs.bytes;
     result.speedup = result.chromiumMs / result.ms;
   } catch (error) {
     result.chromiumNote = `Chromium unavailable: ${(error as Error).message.split('\n')[0]}`;

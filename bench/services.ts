@@ -1,16 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { writeFile } from 'node:fs/promises';
-import postgres from 'postgres';
 import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
-import { WORKFLOWS_PATH } from '../worker';
-import { migrate } from '../src/db/migrate';
-import { createSql, type Sql } from '../src/db/sql';
+import { bundleMeceneWorkflows } from '../worker';
+import type { Sql } from '../src/db/sql';
+import { createScratchDatabase } from '../tests/support/database';
 import { freePort, startDevServer, type DevServer } from '../src/runtime/temporal-dev-server';
 import { startSink, type Sink } from './sink';
 
@@ -35,40 +32,30 @@ export async function startServices(): Promise<BenchServices> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mecene-bench-'));
   const cli = process.env.TEMPORAL_CLI ?? resolveTemporalCli();
   const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const databaseName = `mecene_bench_${Date.now().toString(36)}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE "${databaseName}"`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${databaseName}`;
-  const sql = createSql(url.toString(), { max: 10 });
-  await migrate(sql);
+  const db = await createScratchDatabase(adminUrl, `mecene_bench_${Date.now().toString(36)}`);
   const [server, bundle, sink] = await Promise.all([
     freePort().then((port) => startDevServer({ cli, port, dbFile: path.join(dir, 'temporal.db') })),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never }),
+    bundleMeceneWorkflows(),
     startSink(),
   ]);
   const bundlePath = path.join(dir, 'workflows.js');
-  await writeFile(bundlePath, bundle.code);
+  await writeFile(bundlePath, bundle);
   const connection = await Connection.connect({ address: server.address });
   return {
     dir,
     server,
     client: new Client({ connection }),
     connection,
-    sql,
-    databaseUrl: url.toString(),
-    databaseName,
+    sql: db.sql,
+    databaseUrl: db.url,
+    databaseName: db.name,
     sink,
     bundlePath,
     async close() {
       await connection.close();
-      await sql.end({ timeout: 5 });
       await sink.close();
       await server.stop();
-      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
-      await a.end();
+      await db.drop();
     },
   };
 }

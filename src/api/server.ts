@@ -5,16 +5,14 @@ import { ConfigError, loadConfig } from '../config';
 import { createSql } from '../db/sql';
 import { describeError } from '../i18n/errors';
 import { openMailStore } from '../mail/catcher';
-import { readRuntime } from '../runtime/discovery';
+import { resolveEndpoints } from '../runtime/discovery';
 import { resolveSecret } from '../runtime/secret';
 import { loadAssociation } from '../templates/association';
 import { buildApp } from './app';
 
 try {
   const config = loadConfig();
-  const runtime = await readRuntime(config.dataDir);
-  const databaseUrl = config.databaseUrl ?? runtime?.databaseUrl;
-  const address = config.temporal.address ?? runtime?.temporalAddress;
+  const { databaseUrl, temporalAddress: address, mailDir } = await resolveEndpoints(config);
   if (!databaseUrl || !address) throw new ConfigError('DATABASE_URL et TEMPORAL_ADDRESS sont requis quand `npm start` ne tourne pas / are required when `npm start` is not running.');
   const sql = createSql(databaseUrl);
   const connection = await Connection.connect({ address });
@@ -23,7 +21,7 @@ try {
     sql,
     client: new Client({ connection, namespace: config.temporal.namespace }),
     taskQueue: config.temporal.taskQueue,
-    mailStore: config.smtpUrl ? null : openMailStore(runtime?.mailDir ?? path.join(config.dataDir, 'mail')),
+    mailStore: mailDir ? openMailStore(mailDir) : null,
     secret: await resolveSecret(config.secret, config.dataDir),
     associationName: association.name,
     documentsDir: path.join(config.dataDir, 'documents'),

@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import { createSql, type Sql } from '../db/sql';
 import { MeceneError } from '../domain/errors';
 import { openMailStore, type MailStore } from '../mail/catcher';
-import { readRuntime, runtimeFile, type RuntimeInfo } from '../runtime/discovery';
+import { resolveEndpoints, runtimeFile, type Endpoints } from '../runtime/discovery';
 import type { OutreachDeps } from '../service/outreach';
 
 /**
@@ -14,13 +14,13 @@ import type { OutreachDeps } from '../service/outreach';
 export class CliContext {
   private sqlPool?: Sql;
   private connection?: Connection;
-  private runtime?: RuntimeInfo | null;
+  private found?: Endpoints;
 
   constructor(readonly config: Config) {}
 
-  private async discovered(): Promise<RuntimeInfo | null> {
-    if (this.runtime === undefined) this.runtime = await readRuntime(this.config.dataDir);
-    return this.runtime;
+  private async endpoints(): Promise<Endpoints> {
+    this.found ??= await resolveEndpoints(this.config);
+    return this.found;
   }
 
   private notRunning(): MeceneError {
@@ -29,7 +29,7 @@ export class CliContext {
 
   async sql(): Promise<Sql> {
     if (!this.sqlPool) {
-      const url = this.config.databaseUrl ?? (await this.discovered())?.databaseUrl;
+      const url = (await this.endpoints()).databaseUrl;
       if (!url) throw this.notRunning();
       this.sqlPool = createSql(url, { max: 2 });
     }
@@ -39,7 +39,7 @@ export class CliContext {
   async outreach(): Promise<OutreachDeps> {
     const sql = await this.sql();
     if (!this.connection) {
-      const address = this.config.temporal.address ?? (await this.discovered())?.temporalAddress;
+      const address = (await this.endpoints()).temporalAddress;
       if (!address) throw this.notRunning();
       try {
         this.connection = await Connection.connect({ address, connectTimeout: 5000 });
@@ -51,9 +51,9 @@ export class CliContext {
   }
 
   async mailStore(): Promise<MailStore> {
-    if (this.config.smtpUrl) throw new MeceneError('error.catcherDisabled', {}, 400);
-    const dir = (await this.discovered())?.mailDir ?? path.join(this.config.dataDir, 'mail');
-    return openMailStore(dir);
+    const { mailDir } = await this.endpoints();
+    if (!mailDir) throw new MeceneError('error.catcherDisabled', {}, 400);
+    return openMailStore(mailDir);
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ import { describeError } from '../i18n/errors';
 import { addPerson, listPeople } from '../service/people';
 import { dossiersCsv } from '../service/pipeline';
 import { closeOutreach, listOutreach, loadPolicyFile, outreachStatus, recordReply, restartFollowUps, startOutreach } from '../service/outreach';
-import { CsvRejectedError, addSponsor, importSponsorsCsv, listSponsors, requireSponsor } from '../service/sponsors';
+import { CsvRejectedError, addSponsor, type RejectedRow, importSponsorsCsv, listSponsors, requireSponsor } from '../service/sponsors';
 import { MAIL_TEMPLATE_NAMES, loadMailTemplates, sampleVariables, type MailTemplateName } from '../templates/mail';
 import { loadAssociation } from '../templates/association';
 import type { OutreachStatus } from '../workflows/sponsor-outreach/messages';
@@ -31,6 +31,9 @@ function table(headers: string[], rows: string[][]): void {
 }
 
 const fr = () => currentLanguage() === 'fr';
+
+/** One rejected CSV row, with every field that is wrong. */
+const rejectedRow = (r: RejectedRow) => `  ${t('row.rejected', { line: r.line, details: r.issues.map((i) => `${i.field} : ${i.problem}`).join(' ; ') })}`;
 
 function printLive(live: OutreachStatus) {
   if (live.next) {
@@ -111,14 +114,14 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
         out(t('sponsors.imported', { count: report.imported.length, file }));
         if (report.rejected.length) {
           out(t('sponsors.skipped', { count: report.rejected.length }));
-          for (const r of report.rejected) out(`  ${t('row.rejected', { line: r.line, details: r.issues.map((i) => `${i.field} : ${i.problem}`).join(' ; ') })}`);
+          for (const r of report.rejected) out(rejectedRow(r));
         }
       } catch (error) {
         if (error instanceof CsvRejectedError) {
           if (o.json) process.stderr.write(JSON.stringify({ rejected: error.rejected }, null, 2) + '\n');
           else {
             process.stderr.write(t('sponsors.rejectedHeader') + '\n');
-            for (const r of error.rejected) process.stderr.write(`  ${t('row.rejected', { line: r.line, details: r.issues.map((i) => `${i.field} : ${i.problem}`).join(' ; ') })}\n`);
+            for (const r of error.rejected) process.stderr.write(rejectedRow(r) + '\n');
           }
         }
         throw error;

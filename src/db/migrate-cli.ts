@@ -1,13 +1,13 @@
 // `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the running `npm start`'s database).
 import { ConfigError, loadConfig } from '../config';
 import { describeError } from '../i18n/errors';
-import { readRuntime } from '../runtime/discovery';
+import { resolveEndpoints } from '../runtime/discovery';
 import { migrate } from './migrate';
 import { createSql } from './sql';
 
 try {
   const config = loadConfig();
-  const url = config.databaseUrl ?? (await readRuntime(config.dataDir))?.databaseUrl;
+  const url = (await resolveEndpoints(config)).databaseUrl;
   if (!url) throw new ConfigError('DATABASE_URL manquant et `npm start` ne tourne pas / DATABASE_URL missing and `npm start` is not running.');
   const sql = createSql(url, { max: 1 });
   try {

@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import type { Config } from '../config';
 
 /**
  * `npm start` writes where each service listens to data/runtime.json, so the CLI, a standalone
@@ -36,4 +37,23 @@ export async function readRuntime(dataDir: string): Promise<RuntimeInfo | null> 
   } catch {
     return null;
   }
+}
+
+export interface Endpoints {
+  databaseUrl?: string;
+  temporalAddress?: string;
+  smtpUrl?: string;
+  /** The local catcher's folder; null when a real SMTP relay is configured. */
+  mailDir: string | null;
+}
+
+/** Where the services are: the environment first, else what a running `npm start` wrote. */
+export async function resolveEndpoints(config: Config): Promise<Endpoints> {
+  const runtime = await readRuntime(config.dataDir);
+  return {
+    databaseUrl: config.databaseUrl ?? runtime?.databaseUrl,
+    temporalAddress: config.temporal.address ?? runtime?.temporalAddress,
+    smtpUrl: config.smtpUrl ?? (runtime?.smtp ? `smtp://${runtime.smtp.host}:${runtime.smtp.port}` : undefined),
+    mailDir: config.smtpUrl ? null : (runtime?.mailDir ?? path.join(config.dataDir, 'mail')),
+  };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeOutreach, outreachStatus, recordReply, restartFollowUps, startOutreach } from '../../src/service/outreach';
 import { pdfText } from '../support/pdf-text';
-import { seed, startTestStack, waitFor, type TestStack } from '../support/stack';
+import { seed, stageOf as stageIn, startTestStack, waitFor, type TestStack } from '../support/stack';
 
 /** Second-scale policy: the same process that waits weeks in production. */
 const fast = { followUps: ['2s', '4s'], grace: '2s', sendTimeout: '10s' };
@@ -14,9 +14,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+const stageOf = (sponsorId: number) => stageIn(stack.sql, sponsorId);
 const mailsTo = async (address: string) => (await stack.catcher.store.list()).filter((m) => m.to.includes(address));
-const stageOf = async (sponsorId: number) =>
-  (await stack.sql<{ stage: string }[]>`SELECT stage FROM dossiers WHERE organisation_id = ${sponsorId}`)[0]?.stage;
 
 describe('sponsor outreach, end to end on real Temporal, PostgreSQL and SMTP', () => {
   it('sends the proposal, threaded follow-ups, then alerts the tutor; restart and close follow', async () => {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { closeOutreach, startOutreach } from '../../src/service/outreach';
-import { seed, startTestStack, waitFor, type TestStack } from '../support/stack';
+import { seed, stageOf, startTestStack, waitFor, type TestStack } from '../support/stack';
 
 /**
  * The worker is a separate process killed with SIGKILL, as when a machine dies: the dossier
@@ -70,10 +70,7 @@ describe('a worker that dies', () => {
     expect((await countsByMessageId(contact)).size).toBe(1);
     worker = await startWorkerProcess();
     await waitFor(async () => (await countsByMessageId(contact)).size === 2, 'the follow-up after restart', 60_000);
-    await waitFor(async () => {
-      const [d] = await stack.sql<{ stage: string }[]>`SELECT stage FROM dossiers WHERE organisation_id = ${sponsor.id}`;
-      return d.stage === 'followed_up';
-    }, 'stage followed_up');
+    await waitFor(async () => (await stageOf(stack.sql, sponsor.id)) === 'followed_up', 'stage followed_up');
     expect([...(await countsByMessageId(contact)).values()]).toEqual([1, 1]);
     await closeOutreach(stack.outreach, sponsor.slug, { reason: 'test' });
     await kill(worker);
@@ -97,10 +94,7 @@ describe('a worker that dies', () => {
 
     worker = await startWorkerProcess();
     await waitFor(async () => (await countsByMessageId(contact)).size === 1, 'the email after restart', 60_000);
-    await waitFor(async () => {
-      const [d] = await stack.sql<{ stage: string }[]>`SELECT stage FROM dossiers WHERE organisation_id = ${sponsor.id}`;
-      return d.stage === 'contacted';
-    }, 'stage contacted');
+    await waitFor(async () => (await stageOf(stack.sql, sponsor.id)) === 'contacted', 'stage contacted');
     await new Promise((r) => setTimeout(r, 1000));
     expect([...(await countsByMessageId(contact)).values()]).toEqual([1]);
     const [after] = await stack.sql<{ status: string; attempts: number }[]>`

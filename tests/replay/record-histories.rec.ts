@@ -6,7 +6,7 @@ import { optOutToken } from '../../src/domain/opt-out';
 import { closeOutreach, recordReply, restartFollowUps, startOutreach } from '../../src/service/outreach';
 import { sponsorOutreachId } from '../../src/workflows/sponsor-outreach/messages';
 import { TEST_SECRET } from '../support/deps';
-import { seed, startTestStack, waitFor, type TestStack } from '../support/stack';
+import { seed, stageOf, startTestStack, waitFor, type TestStack } from '../support/stack';
 
 /**
  * Records finished runs of the sponsor outreach workflow, one per scenario, into
@@ -35,14 +35,14 @@ async function save(sponsorId: number, scenario: string) {
   await writeFile(path.join(OUT, `sponsor-outreach-${scenario}-${VERSION}.json`), JSON.stringify(history, null, 1) + '\n');
 }
 
-const stageOf = async (id: number) => (await stack.sql<{ stage: string }[]>`SELECT stage FROM dossiers WHERE organisation_id = ${id}`)[0]?.stage;
+const stage = (id: number) => stageOf(stack.sql, id);
 
 it('records: silence, follow-ups, tutor alert, restart, close', async () => {
   const { student, tutor, sponsor } = await seed(stack.sql);
   await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 2500, policy: { followUps: ['1s', '2s'], grace: '1s', sendTimeout: '10s' } });
-  await waitFor(async () => (await stageOf(sponsor.id)) === 'escalated', 'escalated');
+  await waitFor(async () => (await stage(sponsor.id)) === 'escalated', 'escalated');
   await restartFollowUps(stack.outreach, sponsor.slug, { by: tutor.email });
-  await waitFor(async () => (await stageOf(sponsor.id)) === 'escalated', 'escalated again');
+  await waitFor(async () => (await stage(sponsor.id)) === 'escalated', 'escalated again');
   await closeOutreach(stack.outreach, sponsor.slug, { reason: 'sans réponse', by: tutor.email });
   await save(sponsor.id, 'silence-restart-close');
 });
@@ -50,7 +50,7 @@ it('records: silence, follow-ups, tutor alert, restart, close', async () => {
 it('records: reply meeting, then declined', async () => {
   const { student, tutor, sponsor } = await seed(stack.sql);
   await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 900, policy: { followUps: ['1s', '60s'], grace: '60s', sendTimeout: '10s' } });
-  await waitFor(async () => (await stageOf(sponsor.id)) === 'followed_up', 'followed_up');
+  await waitFor(async () => (await stage(sponsor.id)) === 'followed_up', 'followed_up');
   await recordReply(stack.outreach, sponsor.slug, { outcome: 'meeting', note: 'RDV' });
   await recordReply(stack.outreach, sponsor.slug, { outcome: 'declined', note: 'budget' });
   await save(sponsor.id, 'reply-meeting-declined');
@@ -59,7 +59,7 @@ it('records: reply meeting, then declined', async () => {
 it('records: the contact objects before a follow-up', async () => {
   const { student, tutor, sponsor } = await seed(stack.sql);
   await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 300, policy: { followUps: ['2s'], grace: '60s', sendTimeout: '10s' } });
-  await waitFor(async () => (await stageOf(sponsor.id)) === 'contacted', 'contacted');
+  await waitFor(async () => (await stage(sponsor.id)) === 'contacted', 'contacted');
   await stack.app.inject({ method: 'POST', url: `/opt-out/${optOutToken(TEST_SECRET, sponsor.contacts[0].id)}` });
   await save(sponsor.id, 'opted-out');
 });

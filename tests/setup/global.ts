@@ -1,11 +1,9 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { writeFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
-import { WORKFLOWS_PATH } from '../../worker';
+import { bundleMeceneWorkflows } from '../../worker';
 import { freePort, startDevServer, type DevServer } from '../../src/runtime/temporal-dev-server';
 
 declare module 'vitest' {
@@ -37,11 +35,11 @@ export default async function setup(project: TestProject) {
     );
   }
   const cli = process.env.TEMPORAL_CLI ?? resolveTemporalCli();
-  const [port, bundle] = await Promise.all([freePort(), bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never })]);
+  const [port, bundle] = await Promise.all([freePort(), bundleMeceneWorkflows()]);
   server = await startDevServer({ cli, port });
   const workflowBundlePath = path.resolve('.tmp', `workflow-bundle-${runId}.js`);
   await mkdir(path.dirname(workflowBundlePath), { recursive: true });
-  await writeFile(workflowBundlePath, bundle.code);
+  await writeFile(workflowBundlePath, bundle);
 
   project.provide('temporalAddress', server.address);
   project.provide('temporalCli', cli);

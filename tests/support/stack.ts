@@ -4,45 +4,21 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createMeceneWorker, installRuntime } from '../../worker';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { buildApp } from '../../src/api/app';
-import { migrate } from '../../src/db/migrate';
-import { createSql, type Sql } from '../../src/db/sql';
+import type { Sql } from '../../src/db/sql';
 import { startMailCatcher, type MailCatcher } from '../../src/mail/catcher';
 import type { OutreachDeps } from '../../src/service/outreach';
+import { createScratchDatabase, type ScratchDatabase } from './database';
 import { TEST_SECRET, buildTestActivityDeps } from './deps';
 
+export type TestDatabase = ScratchDatabase;
 
-export interface TestDatabase {
-  url: string;
-  sql: Sql;
-  drop(): Promise<void>;
-}
-
-/** A fresh, migrated database on the real PostgreSQL server, dropped at the end. */
+/** A fresh, migrated database for one test file, named after the run (global setup drops leftovers). */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const adminUrl = inject('adminDatabaseUrl');
-  const name = `mecene_t_${inject('runId')}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const sql = createSql(url.toString(), { max: 10 });
-  await migrate(sql);
-  return {
-    url: url.toString(),
-    sql,
-    async drop() {
-      await sql.end({ timeout: 5 });
-      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await a.end();
-    },
-  };
+  return createScratchDatabase(inject('adminDatabaseUrl'), `mecene_t_${inject('runId')}_${Math.random().toString(36).slice(2, 8)}`);
 }
 
 export interface TestStack {
@@ -120,6 +96,12 @@ export async function startTestStack(opts: { worker?: boolean } = {}): Promise<T
   };
   if (opts.worker !== false) await stack.startWorker();
   return stack;
+}
+
+/** The stage of the sponsor's dossier in PostgreSQL (undefined before its first step is written). */
+export async function stageOf(sql: Sql, sponsorId: number): Promise<string | undefined> {
+  const [row] = await sql<{ stage: string }[]>`SELECT stage FROM dossiers WHERE organisation_id = ${sponsorId} ORDER BY created_at DESC LIMIT 1`;
+  return row?.stage;
 }
 
 /** Polls until `check` returns a truthy value (real services answer asynchronously). */
