@@ -33,6 +33,7 @@ export function createStoreActivities({ sql }: Pick<ActivityDeps, "sql">) {
               VALUES (${input.dossierId}, ${`${input.dossierId}:0`}, 'started', 'preparing',
                       ${tx.json({ amountAskedCents: input.amountAskedCents, policy: input.policy })})
               ON CONFLICT (event_key) DO NOTHING`;
+            await tx`SELECT pipeline_refresh_dossier(${input.dossierId})`;
           }
         });
       } catch (error) {
@@ -61,6 +62,8 @@ export function createStoreActivities({ sql }: Pick<ActivityDeps, "sql">) {
             closed_at = ${step.close ? tx`now()` : tx`closed_at`},
             close_reason = ${step.close ? step.close.reason : tx`close_reason`}
           WHERE id = ${step.dossierId}`;
+        // The treasurer's pipeline moves in the same transaction as the dossier.
+        await tx`SELECT pipeline_refresh_dossier(${step.dossierId})`;
       });
     },
   };

@@ -4,11 +4,14 @@ import type { Sql } from '../db/sql';
 import { currentLanguage, type Lang } from '../i18n';
 import { describeError } from '../i18n/errors';
 import type { MailStore } from '../mail/catcher';
+import { applicationsRoutes } from './routes/applications';
 import { documentRoutes } from './routes/documents';
 import { mailRoutes } from './routes/mail';
 import { optOutRoutes } from './routes/opt-out';
 import { outreachRoutes } from './routes/outreach';
 import { peopleRoutes } from './routes/people';
+import { pipelineRoutes } from './routes/pipeline';
+import { reportRoutes } from './routes/report';
 import { sponsorRoutes } from './routes/sponsors';
 
 export interface ApiDeps {
@@ -61,5 +64,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(documentRoutes(deps));
   await app.register(mailRoutes(deps));
   await app.register(optOutRoutes(deps));
+  await app.register(applicationsRoutes(deps));
+  await app.register(pipelineRoutes(deps));
+  await app.register(reportRoutes(deps));
   return app;
 }

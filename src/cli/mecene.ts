@@ -2,7 +2,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config';
-import { formatDateTime } from '../domain/dates';
 import { MeceneError } from '../domain/errors';
 import { formatEuros } from '../domain/money';
 import { currentLanguage, t } from '../i18n';
@@ -14,23 +13,14 @@ import { CsvRejectedError, addSponsor, type RejectedRow, importSponsorsCsv, list
 import { MAIL_TEMPLATE_NAMES, loadMailTemplates, sampleVariables, type MailTemplateName } from '../templates/mail';
 import { loadAssociation } from '../templates/association';
 import type { OutreachStatus } from '../workflows/sponsor-outreach/messages';
+import { registerApplicationCommands } from './commands/applications';
+import { registerDigestCommands } from './commands/digest';
+import { registerPipelineCommands } from './commands/pipeline';
+import { registerReportCommands } from './commands/report';
 import { CliContext } from './context';
+import { fr, json, out, stage, table, when } from './output';
 
-const out = (line = "") => void process.stdout.write(line + "\n");
-const json = (value: unknown) => out(JSON.stringify(value, null, 2));
-const when = (iso: string | null | undefined) => (iso ? formatDateTime(iso, currentLanguage()) : '—');
-const stage = (s: string) => t(`stage.${s}` as never);
 
-/** A plain text table: columns padded to their widest cell. */
-function table(headers: string[], rows: string[][]): void {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd();
-  out(line(headers));
-  out(widths.map((w) => '-'.repeat(w)).join('  '));
-  rows.forEach((r) => out(line(r)));
-}
-
-const fr = () => currentLanguage() === 'fr';
 
 /** One rejected CSV row, with every field that is wrong. */
 const rejectedRow = (r: RejectedRow) => `  ${t('row.rejected', { line: r.line, details: r.issues.map((i) => `${i.field} : ${i.problem}`).join(' ; ') })}`;
@@ -308,6 +298,11 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
       out();
       out(o.format === 'html' ? rendered.html : rendered.text);
     });
+
+  registerApplicationCommands(program, ctx);
+  registerPipelineCommands(program, ctx);
+  registerDigestCommands(program, ctx);
+  registerReportCommands(program, ctx);
   return program;
 }
 

@@ -1,8 +1,13 @@
+import { applicationsEn, applicationsFr } from './catalog/applications';
+import { digestEn, digestFr } from './catalog/digest';
+import { pipelineEn, pipelineFr } from './catalog/pipeline';
+import { reportEn, reportFr } from './catalog/report';
+
 /**
  * Every sentence a person reads outside templates: CLI output, API errors, pages.
  * French is the reference; English mirrors it key for key (a unit test checks that).
  */
-const fr = {
+const coreFr = {
   'error.invalidInput': 'Données invalides : {details}',
   'error.internal': 'Erreur interne : {message}',
   'error.databaseDown': 'Base de données injoignable ({target}) : lancez `npm start` ou vérifiez DATABASE_URL.',
@@ -95,9 +100,10 @@ const fr = {
   'action.restart': 'relancer',
 } as const;
 
+const fr = { ...coreFr, ...applicationsFr, ...pipelineFr, ...digestFr, ...reportFr } as const;
 export type MessageKey = keyof typeof fr;
 
-const en: Record<MessageKey, string> = {
+const coreEn: Record<keyof typeof coreFr, string> = {
   'error.invalidInput': 'Invalid input: {details}',
   'error.internal': 'Internal error: {message}',
   'error.databaseDown': 'Database unreachable ({target}): run `npm start` or check DATABASE_URL.',
@@ -189,5 +195,7 @@ const en: Record<MessageKey, string> = {
   'action.close': 'close',
   'action.restart': 'restart',
 };
+
+const en: Record<MessageKey, string> = { ...coreEn, ...applicationsEn, ...pipelineEn, ...digestEn, ...reportEn };
 
 export const messages: Record<'fr' | 'en', Record<MessageKey, string>> = { fr, en };
