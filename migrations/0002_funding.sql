@@ -80,6 +80,10 @@ CREATE TABLE application_events (
 );
 CREATE INDEX application_events_application_idx ON application_events (application_id, at);
 
+-- Emails about an application go through the same outbox as the dossiers' emails.
+ALTER TABLE emails ADD COLUMN application_id uuid REFERENCES applications(id) ON DELETE CASCADE;
+CREATE INDEX emails_application_idx ON emails (application_id, created_at) WHERE application_id IS NOT NULL;
+
 -- Every euro that came in, whatever it came from: the single ledger the treasurer reconciles.
 CREATE TABLE money_received (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,3 +1,5 @@
+import { createApplicationMailActivities } from './application-mail';
+import { createApplicationStoreActivities } from './application-store';
 import type { ActivityDeps } from './deps';
 import { createMailActivities } from './mail';
 import { createPdfActivities } from './pdf';
@@ -11,5 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStoreActivities(deps),
     ...createPdfActivities(deps),
     ...createMailActivities(deps),
+    ...createApplicationStoreActivities(deps),
+    ...createApplicationMailActivities(deps),
   };
 }

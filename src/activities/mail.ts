@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { SendMailOptions } from 'nodemailer';
 import { formatDateTime, formatDay } from '../domain/dates';
 import { formatEuros } from '../domain/money';
@@ -11,6 +10,9 @@ import { TemplateError, type RenderedMail } from '../templates/mail';
 import type { EmailKind } from '../workflows/sponsor-outreach/messages';
 import type { ActivityDeps } from './deps';
 import { loadDossierContext, type DossierContext } from './dossier-context';
+import { createOutbox, type OutboxRow } from './outbox';
+
+export { messageIdFor } from './outbox';
 
 export interface SendDossierEmailInput {
   dossierId: string;
@@ -29,29 +31,13 @@ export interface SendDossierEmailResult {
   sentAt: string;
 }
 
-interface OutboxRow {
-  id: number;
-  status: 'sending' | 'sent' | 'skipped';
-  message_id: string;
-  subject: string;
-  to_address: string;
-  sent_at: Date | null;
-  attempts: number;
-  error: string | null;
-}
-
-/** A deterministic Message-ID: a resend after a crash carries the same id, so mailboxes collapse it. */
-export function messageIdFor(key: string, domain: string): string {
-  return `<${createHash('sha256').update(key).digest('hex').slice(0, 40)}@${domain}>`;
-}
-
 /**
  * Activities that send email through the outbox: insert-if-absent → send → mark sent.
  * A retry after a completed send finds the row `sent` and sends nothing.
  */
 export function createMailActivities(deps: ActivityDeps) {
-  const { sql, transport, templates, association, documentsDir, mailFrom, publicUrl, secret } = deps;
-  const domain = mailFrom.address.split('@')[1] ?? 'localhost';
+  const { sql, templates, association, documentsDir, publicUrl, secret } = deps;
+  const outbox = createOutbox(deps);
 
   const common = (ctx: DossierContext) => ({
     association: { name: association.name, website: association.website ?? '', email: association.email },
@@ -111,18 +97,12 @@ export function createMailActivities(deps: ActivityDeps) {
     /** Sends one of the dossier's emails (first email, follow-up, tutor alert) at most once per key. */
     async sendDossierEmail(input: SendDossierEmailInput): Promise<SendDossierEmailResult> {
       const ctx = await loadDossierContext(sql, input.dossierId);
-      const messageId = messageIdFor(input.key, domain);
-      const [existing] = await sql<OutboxRow[]>`SELECT * FROM emails WHERE idempotency_key = ${input.key}`;
+      const existing = await outbox.find(input.key);
       if (existing && existing.status !== 'sending') return resultOf(existing);
 
       // The objection is checked right before each send, not only when the dossier started.
       if (input.kind !== 'escalation' && ctx.contact.optedOutAt) {
-        const [row] = await sql<OutboxRow[]>`
-          INSERT INTO emails (dossier_id, idempotency_key, message_id, kind, to_address, subject, status, error)
-          VALUES (${ctx.id}, ${input.key}, ${messageId}, ${input.kind}, ${ctx.contact.email}, '', 'skipped', 'opted out')
-          ON CONFLICT (idempotency_key) DO UPDATE SET status = 'skipped', error = 'opted out'
-          RETURNING *`;
-        return resultOf(row);
+        return resultOf(await outbox.skip({ dossierId: ctx.id, key: input.key, kind: input.kind, to: ctx.contact.email }, 'opted out'));
       }
 
       let composed: Awaited<ReturnType<typeof compose>>;
@@ -133,40 +113,18 @@ export function createMailActivities(deps: ActivityDeps) {
         throw error;
       }
       const { rendered, to, headers, extra } = composed;
-      const [row] = await sql<OutboxRow[]>`
-        INSERT INTO emails (dossier_id, idempotency_key, message_id, kind, to_address, reply_to, subject, in_reply_to, status, attempts)
-        VALUES (${ctx.id}, ${input.key}, ${messageId}, ${input.kind}, ${to}, ${ctx.student.email}, ${rendered.subject},
-                ${(extra.inReplyTo as string | undefined) ?? null}, 'sending', 1)
-        ON CONFLICT (idempotency_key) DO UPDATE SET attempts = emails.attempts + 1
-        RETURNING *`;
-      if (row.status !== 'sending') return resultOf(row);
-      if (row.attempts > 1 && row.error === null) {
-        // The previous attempt died mid-send: we cannot know whether the server took it.
-        // Resending with the same Message-ID lets mailboxes collapse a duplicate.
-        log.warn('resending after an interrupted attempt', { key: input.key, messageId, attempts: row.attempts });
-      }
-      try {
-        await transport.sendMail({
-          from: { name: mailFrom.name, address: mailFrom.address },
-          to,
-          replyTo: ctx.student.email,
-          subject: rendered.subject,
-          text: rendered.text,
-          html: rendered.html,
-          messageId,
-          headers,
-          ...extra,
-        });
-      } catch (error) {
-        const e = error as { responseCode?: number; message: string; code?: string };
-        await sql`UPDATE emails SET error = ${e.message.slice(0, 1000)} WHERE id = ${row.id}`;
-        if (e.responseCode && e.responseCode >= 500 && e.code === 'EENVELOPE') {
-          throw ApplicationFailure.nonRetryable(`recipient refused: ${e.message}`, 'InvalidRecipient');
-        }
-        throw error; // temporary (server down, 4xx): retried with backoff
-      }
-      const [sent] = await sql<OutboxRow[]>`
-        UPDATE emails SET status = 'sent', sent_at = now(), error = NULL WHERE id = ${row.id} RETURNING *`;
+      const sent = await outbox.send({
+        dossierId: ctx.id,
+        key: input.key,
+        kind: input.kind,
+        to,
+        replyTo: ctx.student.email,
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+        headers,
+        extra,
+      });
       return resultOf(sent);
     },
   };

@@ -35,3 +35,57 @@ export function parisDay(date: Date): string {
   const parts = new Intl.DateTimeFormat('en-CA', { timeZone: TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
   return parts;
 }
+
+const PARTS_FORMAT = new Intl.DateTimeFormat('en-GB', {
+  timeZone: TIME_ZONE,
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+
+/** Paris's offset from UTC at an instant (ms): +1 h in winter, +2 h in summer. */
+function parisOffsetMs(instant: number): number {
+  const p = Object.fromEntries(PARTS_FORMAT.formatToParts(new Date(instant)).map((x) => [x.type, x.value]));
+  const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+  return wall - Math.floor(instant / 1000) * 1000;
+}
+
+/** The instant a Paris wall-clock time denotes (a time skipped by the spring change moves forward). */
+export function parisWallTime(year: number, month: number, day: number, hour = 0, minute = 0): Date {
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  let instant = wall - parisOffsetMs(wall);
+  instant = wall - parisOffsetMs(instant);
+  return new Date(instant);
+}
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const LOCAL = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})$/;
+
+/**
+ * A date or date-time as people type it, read in Paris time: "2027-03-15 12:00" is noon in
+ * Paris; a day alone, "2027-03-15", means the end of that day (23:59), which is what a
+ * deadline or a due date on a day means. Full ISO instants ("…Z", "+01:00") are taken as they are.
+ * Null when the text is not a real date.
+ */
+export function parseParisDateTime(text: string): Date | null {
+  const s = text.trim();
+  let m = DAY.exec(s);
+  if (m) return validDay(m) ? parisWallTime(Number(m[1]), Number(m[2]), Number(m[3]), 23, 59) : null;
+  m = LOCAL.exec(s);
+  if (m) return validDay(m) && Number(m[4]) < 24 && Number(m[5]) < 60 ? parisWallTime(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])) : null;
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s)) {
+    const d = new Date(s);
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
+  return null;
+}
+
+function validDay(m: RegExpExecArray): boolean {
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import YAML from 'yaml';
+import type { z } from 'zod';
 import type { Sql } from '../db/sql';
 import { parseDuration } from '../domain/duration';
 import { MeceneError } from '../domain/errors';
@@ -34,6 +35,11 @@ export interface OutreachDeps {
 
 /** Reads a follow-up policy file (JSON or YAML) and validates it. */
 export async function loadPolicyFile(file: string): Promise<Policy> {
+  return readPolicyFile(file, policySchema);
+}
+
+/** Reads a policy file (YAML is a superset of JSON) and validates it against its schema. */
+export async function readPolicyFile<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -42,11 +48,11 @@ export async function loadPolicyFile(file: string): Promise<Policy> {
   }
   let data: unknown;
   try {
-    data = YAML.parse(text); // YAML is a superset of JSON
+    data = YAML.parse(text);
   } catch (error) {
     throw new MeceneError('error.policyFile', { file, details: (error as Error).message }, 400);
   }
-  const result = policySchema.safeParse(data ?? {});
+  const result = schema.safeParse(data ?? {});
   if (!result.success) {
     throw new MeceneError('error.policyFile', { file, details: describeIssues(result.error).map((i) => `${i.field} : ${i.problem}`).join(' ; ') }, 400);
   }

@@ -28,7 +28,25 @@ export const mailVariables = {
     dossierUrl: z.url(),
     sent: z.array(z.strictObject({ date: z.string(), label: z.string(), subject: z.string() })),
   }),
+  ...applicationMailVariables(),
 } as const;
+
+/** Reminders, escalations and review comments of funding applications. */
+function applicationMailVariables() {
+  const application = z.strictObject({
+    funder: z.string().min(1),
+    programme: z.string().min(1),
+    amountRequested: z.string().min(1),
+    deadline: z.string().min(1),
+    url: z.url(),
+  });
+  const base = { application, student: person, tutor: person, actions: z.array(z.string().min(1)) };
+  return {
+    'application-reminder': z.strictObject({ ...base, recipient: z.string().min(1), task: z.string().min(1), dueOn: z.string().min(1) }),
+    'application-escalation': z.strictObject({ ...base, recipient: z.string().min(1), task: z.string().min(1), dueOn: z.string().min(1), owner: person }),
+    'application-changes': z.strictObject({ ...base, reviewer: z.string().min(1), comment: z.string().min(1) }),
+  };
+}
 
 export type MailTemplateName = keyof typeof mailVariables;
 export type MailVariables<N extends MailTemplateName> = z.infer<(typeof mailVariables)[N]>;
@@ -181,5 +199,26 @@ export function sampleVariables<N extends MailTemplateName>(name: N, lang: Lang)
       ],
     },
   };
-  return samples[name] as MailVariables<N>;
+  const application = {
+    application: {
+      funder: 'Région Île-de-France',
+      programme: 'Appel à projets « Jeunesse engagée » 2027',
+      amountRequested: lang === 'fr' ? '15 000,00 €' : '€15,000.00',
+      deadline: lang === 'fr' ? '15 mars 2027 à 12:00' : '15 March 2027 at 12:00',
+      url: 'http://127.0.0.1:3600/api/applications/3f2a9c1e',
+    },
+    student: base.student,
+    tutor: base.tutor,
+    actions: ['npm run mecene -- applications draft-done 3f2a9c1e --by camille.martin@example.org'],
+  };
+  const task = lang === 'fr' ? 'terminer le brouillon de la candidature' : 'complete the draft of the application';
+  const dueOn = lang === 'fr' ? '22 février 2027 à 12:00' : '22 February 2027 at 12:00';
+  const withApplications: Record<MailTemplateName, unknown> = {
+    ...samples,
+    'application-reminder': { ...application, recipient: base.student.name, task, dueOn },
+    'application-escalation': { ...application, recipient: base.tutor.name, task, dueOn, owner: base.student },
+    'application-changes': { ...application, reviewer: base.tutor.name, comment: lang === 'fr' ? 'Le budget doit détailler les frais de déplacement.' : 'The budget must detail travel costs.' },
+  };
+  return withApplications[name] as MailVariables<N>;
 }
+

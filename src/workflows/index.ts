@@ -1,2 +1,3 @@
 // The worker's workflowsPath: workflow functions only.
 export { sponsorOutreach } from './sponsor-outreach/workflow';
+export { fundingApplication } from './funding-application/workflow';
