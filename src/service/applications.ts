@@ -135,6 +135,11 @@ export async function startApplication(deps: ApplicationDeps, raw: unknown): Pro
     if (error instanceof WorkflowExecutionAlreadyStartedError) throw new MeceneError('error.internal', { message: `${workflowId} already exists` }, 409);
     throw error;
   }
+  // The reference printed to the student works at once: wait (briefly) for the process's first write.
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    if ((await deps.sql`SELECT 1 FROM applications WHERE id = ${applicationId}`).length) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const milestones = (['draft', 'tutor_review', 'treasurer_signoff', 'submitted'] as const).map((key) => ({
     key,
     dueAt: new Date(Date.parse(input.deadline) - timings.milestoneOffsetsMs[key]).toISOString(),
