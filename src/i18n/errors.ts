@@ -17,7 +17,13 @@ export function describeError(error: unknown, lang?: Lang): DescribedError {
   }
   if (error instanceof MeceneError) {
     const details = (error as { rejected?: unknown }).rejected;
-    return { status: error.status, code: error.key.replace(/^error\./, ''), message: t(error.key, error.params, lang), ...(details ? { details } : {}) };
+    const params = Object.fromEntries(
+      Object.entries(error.params).map(([name, value]) => [
+        name,
+        typeof value !== 'object' ? value : 'key' in value ? t(value.key, {}, lang) : value.anyOf.map((k) => t(k, {}, lang)).join(t('word.or', {}, lang)),
+      ]),
+    );
+    return { status: error.status, code: error.key.replace(/^error\./, ''), message: t(error.key, params, lang), ...(details ? { details } : {}) };
   }
   if (error instanceof ConfigError) return { status: 500, code: 'config', message: error.message };
   const e = error as { code?: string; message?: string; address?: string; port?: number };

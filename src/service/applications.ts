@@ -20,7 +20,6 @@ import { parseDuration } from '../domain/duration';
 import { MeceneError } from '../domain/errors';
 import type { Role } from '../domain/schemas';
 import { slugify } from '../domain/slug';
-import { t } from '../i18n';
 import { pendingAlarms } from '../workflows/funding-application/alarms';
 import {
   APPLICATION_ENDED,
@@ -281,7 +280,7 @@ async function actor(sql: Sql, email: string, roles: Role[]): Promise<Person> {
   const [row] = await sql<Person[]>`SELECT id, name, email, role FROM people WHERE email = ${email.toLowerCase()}`;
   if (!row) throw new MeceneError('error.unknownPerson', { email }, 404);
   if (!roles.includes(row.role)) {
-    throw new MeceneError('error.wrongRole', { email, actual: t(`role.${row.role}`), expected: roles.map((r) => t(`role.${r}`)).join(t('word.or')) }, 403);
+    throw new MeceneError('error.wrongRole', { email, actual: { key: `role.${row.role}` }, expected: { anyOf: roles.map((r) => `role.${r}` as const) } }, 403);
   }
   return { ...row, id: Number(row.id) };
 }
@@ -296,7 +295,7 @@ async function update(deps: ApplicationDeps, ref: string, run: (handle: Workflow
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
       const details = (error.cause.details?.[0] ?? {}) as { stage?: ApplicationStage; missing?: string[]; known?: unknown[]; item?: unknown; remainingCents?: number };
-      const stage = details.stage ? t(`stage.${details.stage}`) : '?';
+      const stage = details.stage ? { key: `stage.${details.stage}` as const } : '?';
       switch (error.cause.type) {
         case APPLICATION_ENDED:
           throw new MeceneError('error.applicationEnded', { application: name, stage }, 409);
@@ -312,7 +311,7 @@ async function update(deps: ApplicationDeps, ref: string, run: (handle: Workflow
       throw new MeceneError('error.updateRejected', { reason: error.cause.message }, 409);
     }
     if (error instanceof WorkflowNotFoundError || (error instanceof Error && /already completed/i.test(error.message))) {
-      throw new MeceneError('error.applicationEnded', { application: name, stage: t(`stage.${application.stage}`) }, 409);
+      throw new MeceneError('error.applicationEnded', { application: name, stage: { key: `stage.${application.stage}` } }, 409);
     }
     throw error;
   }

@@ -8,7 +8,6 @@ import type { Sql } from '../db/sql';
 import { parseDuration } from '../domain/duration';
 import { MeceneError } from '../domain/errors';
 import { closeInput, describeIssues, outreachStartInput, policySchema, replyInput, type Policy } from '../domain/schemas';
-import { t } from '../i18n';
 import {
   NOT_ESCALATED,
   OUTREACH_ENDED,
@@ -110,7 +109,7 @@ export async function startOutreach(deps: OutreachDeps, raw: unknown): Promise<S
 }
 
 function running(sponsor: Sponsor, workflowId: string, stage: OutreachStage): MeceneError {
-  return new MeceneError('error.outreachRunning', { sponsor: sponsor.name, workflowId, stage: t(`stage.${stage}`) }, 409);
+  return new MeceneError('error.outreachRunning', { sponsor: sponsor.name, workflowId, stage: { key: `stage.${stage}` } }, 409);
 }
 
 async function liveStatus(deps: OutreachDeps, sponsorId: number): Promise<OutreachStatus | null> {
@@ -224,7 +223,7 @@ async function update<R>(deps: OutreachDeps, ref: string, action: 'reply' | 'clo
     if (error instanceof WorkflowNotFoundError) throw new MeceneError('error.noOutreach', { sponsor: sponsor.name }, 404);
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
       const stage = (error.cause.details?.[0] as { stage?: OutreachStage } | undefined)?.stage;
-      const params = { sponsor: sponsor.name, stage: stage ? t(`stage.${stage}`) : '?', action: t(`action.${action}`) };
+      const params = { sponsor: sponsor.name, stage: stage ? { key: `stage.${stage}` as const } : '?', action: { key: `action.${action}` as const } };
       if (error.cause.type === OUTREACH_ENDED) throw new MeceneError('error.outreachClosed', params, 409);
       if (error.cause.type === NOT_ESCALATED) throw new MeceneError('error.notEscalated', params, 409);
       throw new MeceneError('error.updateRejected', { reason: error.cause.message }, 409);

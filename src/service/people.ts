@@ -1,7 +1,6 @@
 import type { Sql } from '../db/sql';
 import { MeceneError } from '../domain/errors';
 import { personInput, type Role } from '../domain/schemas';
-import { t } from '../i18n';
 import { parseInput } from './validate';
 
 export interface Person {
@@ -31,7 +30,7 @@ export async function personWithRole(sql: Sql, email: string, role: Role): Promi
   const [row] = await sql<Person[]>`SELECT id, name, email, role FROM people WHERE email = ${email.toLowerCase()}`;
   if (!row) throw new MeceneError('error.unknownPerson', { email }, 404);
   if (row.role !== role) {
-    throw new MeceneError('error.wrongRole', { email, actual: t(`role.${row.role}`), expected: t(`role.${role}`) }, 422);
+    throw new MeceneError('error.wrongRole', { email, actual: { key: `role.${row.role}` }, expected: { key: `role.${role}` } }, 422);
   }
   return { ...row, id: Number(row.id) };
 }
