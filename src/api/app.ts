@@ -4,6 +4,7 @@ import type { Sql } from '../db/sql';
 import { currentLanguage, type Lang } from '../i18n';
 import { describeError } from '../i18n/errors';
 import type { MailStore } from '../mail/catcher';
+import type { AssociationProfile } from '../templates/association';
 import { applicationsRoutes } from './routes/applications';
 import { documentRoutes } from './routes/documents';
 import { mailRoutes } from './routes/mail';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   mailStore: MailStore | null;
   secret: string;
   associationName: string;
+  /** templates/association.yaml, for documents the API renders (the report's letterhead). */
+  association?: AssociationProfile;
   documentsDir: string;
   logger?: boolean | object;
 }

@@ -24,6 +24,7 @@ try {
     mailStore: mailDir ? openMailStore(mailDir) : null,
     secret: await resolveSecret(config.secret, config.dataDir),
     associationName: association.name,
+    association,
     documentsDir: path.join(config.dataDir, 'documents'),
     logger: { level: config.logLevel },
   });

@@ -72,14 +72,16 @@ export interface ProposalInput {
 // for that document's own Font, so the output does not depend on what was rendered before.
 // fontkit is resolved from pdfkit's own location: it is pdfkit's dependency, not ours.
 
-interface FontFaces {
+/** The regular and bold DejaVu faces; each document takes its own Font from them (`documentFont()`). */
+export interface FontFaces {
   regular: FontFace;
   bold: FontFace;
 }
 
 let fontFaces: FontFaces | null = null;
 
-function loadFontFaces(): FontFaces {
+/** The DejaVu faces, read and decoded once per process (shared with the other PDFs: report). */
+export function loadFontFaces(): FontFaces {
   if (fontFaces) return fontFaces;
   const require = createRequire(import.meta.url);
   const dir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
@@ -93,17 +95,17 @@ function loadFontFaces(): FontFaces {
 }
 
 /** pdfkit's typings predate Font-instance support. */
-const asFontSource = (font: FontkitFont) => font as unknown as PDFKit.Mixins.PDFFontSource;
+export const asFontSource = (font: FontkitFont) => font as unknown as PDFKit.Mixins.PDFFontSource;
 
-const REGULAR = 'DejaVuSans';
-const BOLD = 'DejaVuSans-Bold';
+export const REGULAR = 'DejaVuSans';
+export const BOLD = 'DejaVuSans-Bold';
 
 // ---------------------------------------------------------------------------
 // Wording.
 
 const NBSP = '\u00a0';
 
-const MONTHS: Record<Lang, readonly string[]> = {
+export const MONTHS: Record<Lang, readonly string[]> = {
   fr: ['janvier', 'février', 'mars', 'avril', 'mai', 'juin', 'juillet', 'août', 'septembre', 'octobre', 'novembre', 'décembre'],
   en: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'],
 };
@@ -199,7 +201,7 @@ const WORDING: Record<Lang, Wording> = {
 // ---------------------------------------------------------------------------
 // Helpers.
 
-function parseIsoDate(date: string): { year: number; month: number; day: number; utc: Date } {
+export function parseIsoDate(date: string): { year: number; month: number; day: number; utc: Date } {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   if (m) {
     const year = Number(m[1]);
@@ -214,7 +216,7 @@ function parseIsoDate(date: string): { year: number; month: number; day: number;
 }
 
 /** "28 novembre 2026" / "1er mars 2026" / "28 November 2026" (no Intl: ICU data varies between builds). */
-function longDate(lang: Lang, d: { year: number; month: number; day: number }): string {
+export function longDate(lang: Lang, d: { year: number; month: number; day: number }): string {
   const day = lang === 'fr' && d.day === 1 ? '1er' : String(d.day);
   return `${day} ${MONTHS[lang][d.month - 1]} ${d.year}`;
 }
@@ -250,21 +252,21 @@ const SIXTY_PERCENT_CEILING_CENTS = 2_000_000 * 100;
 // ---------------------------------------------------------------------------
 // Layout constants (points; A4 = 595.28 x 841.89).
 
-const MARGIN_X = 56;
-const MARGIN_TOP = 56;
-const MARGIN_BOTTOM = 72; // leaves room for the footer
-const FOOTER_OFFSET = 40; // footer baseline area, from the page bottom
+export const MARGIN_X = 56;
+export const MARGIN_TOP = 56;
+export const MARGIN_BOTTOM = 72; // leaves room for the footer
+export const FOOTER_OFFSET = 40; // footer baseline area, from the page bottom
 
-const COLOR_TEXT = '#1f2933';
-const COLOR_MUTED = '#52606d';
-const COLOR_RULE = '#9aa5b1';
-const COLOR_ACCENT = '#1d3f72';
-const COLOR_HEADER_FILL = '#e4e9f0';
-const COLOR_ROW_RULE = '#cbd2d9';
+export const COLOR_TEXT = '#1f2933';
+export const COLOR_MUTED = '#52606d';
+export const COLOR_RULE = '#9aa5b1';
+export const COLOR_ACCENT = '#1d3f72';
+export const COLOR_HEADER_FILL = '#e4e9f0';
+export const COLOR_ROW_RULE = '#cbd2d9';
 
 const BODY_SIZE = 10.5;
 
-type Doc = PDFKit.PDFDocument;
+export type Doc = PDFKit.PDFDocument;
 
 export async function renderProposalPdf(input: ProposalInput): Promise<Buffer> {
   const { amountAskedCents } = input;
@@ -354,24 +356,7 @@ export async function renderProposalPdf(input: ProposalInput): Promise<Buffer> {
 
   // --- Letterhead -----------------------------------------------------------
   const a = input.association;
-  doc.font(BOLD).fontSize(16).fillColor(COLOR_ACCENT).text(a.name, left, doc.y, { width: contentWidth });
-  doc.font(REGULAR).fontSize(9).fillColor(COLOR_MUTED);
-  if (a.purpose) doc.text(a.purpose, { width: contentWidth });
-  doc.moveDown(0.3);
-  doc.fillColor(COLOR_TEXT);
-  for (const line of a.address) doc.text(line, { width: contentWidth });
-  const contact = [a.email, a.phone ? `${w.phone} ${a.phone}` : '', a.website ?? ''].filter(Boolean).join('  ·  ');
-  doc.text(contact, { width: contentWidth });
-  const ids = [a.rna ? `${w.rna} ${a.rna}` : '', a.siret ? `${w.siret} ${a.siret}` : ''].filter(Boolean).join('  ·  ');
-  if (ids) doc.text(ids, { width: contentWidth });
-  doc.moveDown(0.5);
-  doc
-    .moveTo(left, doc.y)
-    .lineTo(left + contentWidth, doc.y)
-    .lineWidth(0.6)
-    .strokeColor(COLOR_RULE)
-    .stroke();
-  doc.moveDown(1.2);
+  drawLetterhead(doc, a, w, left, contentWidth);
 
   // --- Date and addressee ---------------------------------------------------
   doc.font(REGULAR).fontSize(BODY_SIZE).fillColor(COLOR_TEXT);
@@ -425,6 +410,45 @@ export async function renderProposalPdf(input: ProposalInput): Promise<Buffer> {
   doc.font(BOLD).text(a.name, left, doc.y, { width: contentWidth });
 
   // --- Footers (every page, written once the page count is known) -----------
+  drawPageFooters(doc, (page, pages) => w.footer(input.reference, page, pages), left, contentWidth);
+
+  doc.end();
+  return done;
+}
+
+/** What a letterhead shows; only the name is required (the report's API may know no more). */
+export type LetterheadAssociation = Pick<ProposalInput['association'], 'name'> & Partial<Omit<ProposalInput['association'], 'name'>>;
+
+/** The association's letterhead: name, purpose, address, contact line, identifiers, a rule. */
+export function drawLetterhead(
+  doc: Doc,
+  a: LetterheadAssociation,
+  labels: { phone: string; rna: string; siret: string },
+  left: number,
+  contentWidth: number,
+): void {
+  doc.font(BOLD).fontSize(16).fillColor(COLOR_ACCENT).text(a.name, left, doc.y, { width: contentWidth });
+  doc.font(REGULAR).fontSize(9).fillColor(COLOR_MUTED);
+  if (a.purpose) doc.text(a.purpose, { width: contentWidth });
+  doc.moveDown(0.3);
+  doc.fillColor(COLOR_TEXT);
+  for (const line of a.address ?? []) doc.text(line, { width: contentWidth });
+  const contact = [a.email ?? '', a.phone ? `${labels.phone} ${a.phone}` : '', a.website ?? ''].filter(Boolean).join('  ·  ');
+  if (contact) doc.text(contact, { width: contentWidth });
+  const ids = [a.rna ? `${labels.rna} ${a.rna}` : '', a.siret ? `${labels.siret} ${a.siret}` : ''].filter(Boolean).join('  ·  ');
+  if (ids) doc.text(ids, { width: contentWidth });
+  doc.moveDown(0.5);
+  doc
+    .moveTo(left, doc.y)
+    .lineTo(left + contentWidth, doc.y)
+    .lineWidth(0.6)
+    .strokeColor(COLOR_RULE)
+    .stroke();
+  doc.moveDown(1.2);
+}
+
+/** Writes a footer on every buffered page, once the page count is known ("… Page i / n"). */
+export function drawPageFooters(doc: Doc, text: (page: number, pages: number) => string, left: number, contentWidth: number): void {
   const range = doc.bufferedPageRange();
   const pageCount = range.count;
   doc.font(REGULAR).fontSize(8.5).fillColor(COLOR_MUTED);
@@ -433,16 +457,13 @@ export async function renderProposalPdf(input: ProposalInput): Promise<Buffer> {
     const margins = doc.page.margins;
     const savedBottom = margins.bottom;
     margins.bottom = 0; // otherwise writing below the content area would add a page
-    doc.text(w.footer(input.reference, i + 1, pageCount), left, doc.page.height - FOOTER_OFFSET, {
+    doc.text(text(i + 1, pageCount), left, doc.page.height - FOOTER_OFFSET, {
       width: contentWidth,
       align: 'center',
       lineBreak: false,
     });
     margins.bottom = savedBottom;
   }
-
-  doc.end();
-  return done;
 }
 
 function drawBudgetTable(

@@ -51,7 +51,7 @@ export async function startTestStack(opts: { worker?: boolean } = {}): Promise<T
   const client = new Client({ connection });
   const taskQueue = `test-${Math.random().toString(36).slice(2, 10)}`;
   const deps = await buildTestActivityDeps(db.sql, catcher.port, dataDir);
-  const app = await buildApp({ sql: db.sql, client, taskQueue, mailStore: catcher.store, secret: TEST_SECRET, associationName: deps.association.name, documentsDir: deps.documentsDir });
+  const app = await buildApp({ sql: db.sql, client, taskQueue, mailStore: catcher.store, secret: TEST_SECRET, associationName: deps.association.name, association: deps.association, documentsDir: deps.documentsDir });
 
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
