@@ -1,11 +1,14 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from './src/activities';
 import { loadConfigOrExit, type Config } from './src/config';
 import { createSql } from './src/db/sql';
+import { t } from './src/i18n';
 import { describeError } from './src/i18n/errors';
 import { buildActivityDeps } from './src/runtime/activity-deps';
 import { resolveEndpoints } from './src/runtime/discovery';
+import { ensureDigestSchedule } from './src/service/digest';
 
 /** The workflows, reached by path: the worker bundles them for Temporal's sandbox. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./src/workflows/index.ts', import.meta.url));
@@ -62,7 +65,18 @@ async function main(config: Config): Promise<void> {
     const deps = await buildActivityDeps(config, sql, smtpUrl);
     const worker = await createMeceneWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities: createActivities(deps), maxCachedWorkflows: config.temporal.workflowCache });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
-    await worker.run();
+    const running = worker.run();
+    // A deployment without `npm start` (external Temporal) runs this worker: the digest's schedule
+    // is created or brought in line with DIGEST_* here, once the worker polls.
+    try {
+      const digestSchedule = await ensureDigestSchedule({ client: new Client({ connection, namespace: config.temporal.namespace }), taskQueue: config.temporal.taskQueue }, config.digest, config.lang);
+      console.log(t(`digest.ensure.${digestSchedule}`));
+    } catch (error) {
+      worker.shutdown();
+      await running.catch(() => {});
+      throw error;
+    }
+    await running;
     deps.transport.close();
   } finally {
     await connection.close();

@@ -24,6 +24,9 @@ const optionalUrl = (protocols: string[]) =>
     )
     .optional();
 
+/** DIGEST_WEEKDAY may be written in French. */
+const FRENCH_WEEKDAYS: Record<string, string> = { lundi: 'monday', mardi: 'tuesday', mercredi: 'wednesday', jeudi: 'thursday', vendredi: 'friday', samedi: 'saturday', dimanche: 'sunday' };
+
 export const envSchema = z.object({
   MECENE_LANG: z.enum(['fr', 'en']).default('fr'),
   DATA_DIR: z.string().min(1).optional(),
@@ -46,7 +49,28 @@ export const envSchema = z.object({
   HTTP_PORT: port.default(3600),
   PUBLIC_URL: optionalUrl(['http:', 'https:']),
   MECENE_SECRET: z.string().min(16).optional(),
+  // The fortnightly digest (README "The fortnightly digest").
+  DIGEST_ENABLED: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'oui', 'non']))
+    .transform((v) => ['true', '1', 'yes', 'oui'].includes(v))
+    .default(true),
+  DIGEST_WEEKDAY: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .transform((v) => FRENCH_WEEKDAYS[v] ?? v)
+    .pipe(z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']))
+    .default('monday'),
+  DIGEST_TIME: z.string().trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM').default('08:00'),
+  DIGEST_EVERY_WEEKS: z.coerce.number().int().min(1).max(8).default(2),
+  DIGEST_FIRST_DAY: z.iso.date().default('2026-01-05'),
+  DIGEST_STALLED_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  DIGEST_HORIZON_DAYS: z.coerce.number().int().min(1).max(90).default(14),
 });
+
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -63,6 +87,20 @@ export interface Config {
   mailFrom?: string;
   http: { host: string; port: number; publicUrl: string };
   secret?: string;
+  digest: DigestSettings;
+}
+
+/** When the digest goes out and what it covers (see src/service/digest.ts). */
+export interface DigestSettings {
+  enabled: boolean;
+  weekday: 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday' | 'sunday';
+  /** HH:MM, Europe/Paris. */
+  time: string;
+  everyWeeks: number;
+  /** A day of the week of the first digest (YYYY-MM-DD): on weeks are counted from it. */
+  firstDay: string;
+  stalledDays: number;
+  horizonDays: number;
 }
 
 /** Raised when the environment is wrong; the message names the variable in French and English. */
@@ -120,6 +158,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     mailFrom: e.MAIL_FROM,
     http: { host: e.HTTP_HOST, port: httpPort, publicUrl: (e.PUBLIC_URL ?? `http://${e.HTTP_HOST}:${httpPort}`).replace(/\/$/, '') },
     secret: e.MECENE_SECRET,
+    digest: {
+      enabled: e.DIGEST_ENABLED,
+      weekday: e.DIGEST_WEEKDAY,
+      time: e.DIGEST_TIME,
+      everyWeeks: e.DIGEST_EVERY_WEEKS,
+      firstDay: e.DIGEST_FIRST_DAY,
+      stalledDays: e.DIGEST_STALLED_DAYS,
+      horizonDays: e.DIGEST_HORIZON_DAYS,
+    },
   };
 }
 

@@ -15,6 +15,7 @@ import { startMailCatcher } from './mail/catcher';
 import { buildActivityDeps } from './runtime/activity-deps';
 import { clearRuntime, writeRuntime } from './runtime/discovery';
 import { startDevServer } from './runtime/temporal-dev-server';
+import { ensureDigestSchedule } from './service/digest';
 
 /**
  * `npm start`: the whole system in the foreground, on embedded defaults unless the environment
@@ -99,6 +100,10 @@ async function start(config: Config): Promise<void> {
     // HTTP API
     const clientConnection = await Connection.connect({ address });
     stops.push(() => clientConnection.close());
+
+    // The digest's schedule, created or brought in line with DIGEST_* once its worker polls.
+    const digestSchedule = await ensureDigestSchedule({ client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }), taskQueue: config.temporal.taskQueue }, config.digest, config.lang);
+    log.info(t(`digest.ensure.${digestSchedule}`));
     const app = await buildApp({
       sql,
       client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
@@ -106,6 +111,7 @@ async function start(config: Config): Promise<void> {
       mailStore,
       secret: deps.secret,
       associationName: deps.association.name,
+      association: deps.association,
       documentsDir: deps.documentsDir,
     });
     await app.listen({ host: config.http.host, port: config.http.port });

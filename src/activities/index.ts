@@ -1,6 +1,7 @@
 import { createApplicationMailActivities } from './application-mail';
 import { createApplicationStoreActivities } from './application-store';
 import type { ActivityDeps } from './deps';
+import { createDigestActivities } from './digest';
 import { createMailActivities } from './mail';
 import { createPdfActivities } from './pdf';
 import { createStoreActivities } from './store';
@@ -15,5 +16,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createMailActivities(deps),
     ...createApplicationStoreActivities(deps),
     ...createApplicationMailActivities(deps),
+    ...createDigestActivities(deps),
   };
 }

@@ -29,6 +29,7 @@ export const mailVariables = {
     sent: z.array(z.strictObject({ date: z.string(), label: z.string(), subject: z.string() })),
   }),
   ...applicationMailVariables(),
+  ...digestMailVariables(),
 } as const;
 
 /** Reminders, escalations and review comments of funding applications. */
@@ -45,6 +46,44 @@ function applicationMailVariables() {
     'application-reminder': z.strictObject({ ...base, recipient: z.string().min(1), task: z.string().min(1), dueOn: z.string().min(1) }),
     'application-escalation': z.strictObject({ ...base, recipient: z.string().min(1), task: z.string().min(1), dueOn: z.string().min(1), owner: person }),
     'application-changes': z.strictObject({ ...base, reviewer: z.string().min(1), comment: z.string().min(1) }),
+  };
+}
+
+/** The digest of tutors and of the treasurer: every value formatted by src/digest/present.ts. */
+function digestMailVariables() {
+  const text = z.string();
+  const header = {
+    association: common.association,
+    recipient: person,
+    period: z.strictObject({ day: text, since: text, horizonEnd: text, stalledDays: text, horizonDays: text }),
+    summary: text.min(1),
+  };
+  const received = z.strictObject({ date: text, item: text, student: text, amount: text });
+  const expected = z.strictObject({ date: text, status: text, item: text, student: text, amount: text });
+  return {
+    'digest-tutor': z.strictObject({
+      ...header,
+      awaiting: z.array(z.strictObject({ item: text, student: text, since: text, due: text, deadline: text })),
+      escalated: z.array(z.strictObject({ item: text, student: text, since: text })),
+      stalled: z.array(z.strictObject({ item: text, student: text, stage: text, lastActivity: text, idle: text })),
+      deadlines: z.array(z.strictObject({ date: text, status: text, label: text, item: text, student: text })),
+      meetings: z.array(z.strictObject({ item: text, student: text, since: text, note: text })),
+      moneyIn: z.array(received),
+      moneyInTotal: text,
+      moneyExpected: z.array(expected),
+      moneyExpectedTotal: text,
+    }),
+    'digest-treasurer': z.strictObject({
+      ...header,
+      moneyIn: z.array(received),
+      moneyInTotal: text,
+      moneyExpected: z.array(expected),
+      moneyExpectedTotal: text,
+      overdue: z.array(expected),
+      overdueTotal: text,
+      signoffs: z.array(z.strictObject({ item: text, student: text, tutor: text, amount: text, due: text, deadline: text })),
+      goal: z.array(z.strictObject({ label: text, period: text, amount: text, received: text, percent: text, remaining: text, expected: text })),
+    }),
   };
 }
 
@@ -218,7 +257,53 @@ export function sampleVariables<N extends MailTemplateName>(name: N, lang: Lang)
     'application-reminder': { ...application, recipient: base.student.name, task, dueOn },
     'application-escalation': { ...application, recipient: base.tutor.name, task, dueOn, owner: base.student },
     'application-changes': { ...application, reviewer: base.tutor.name, comment: lang === 'fr' ? 'Le budget doit détailler les frais de déplacement.' : 'The budget must detail travel costs.' },
+    ...digestSamples(lang, base),
   };
   return withApplications[name] as MailVariables<N>;
 }
 
+/** Sample digests: one line in every list, so the load-time check sees every variable. */
+function digestSamples(lang: Lang, base: { association: MailVariables<'initial'>['association']; student: { name: string }; tutor: { name: string; email: string } }) {
+  const fr = lang === 'fr';
+  const header = {
+    association: base.association,
+    recipient: base.tutor,
+    period: fr
+      ? { day: '7 décembre 2026', since: '23 novembre 2026', horizonEnd: '21 décembre 2026', stalledDays: '14', horizonDays: '14' }
+      : { day: '7 December 2026', since: '23 November 2026', horizonEnd: '21 December 2026', stalledDays: '14', horizonDays: '14' },
+  };
+  const student = base.student.name;
+  const application = 'Région Île-de-France, Appel à projets « Jeunesse engagée » 2027';
+  const sponsor = fr ? 'Fondation Société Générale, mécénat' : 'Fondation Société Générale, sponsorship';
+  const tranche = fr ? `${application}, tranche 1` : `${application}, instalment 1`;
+  const amount = fr ? '5 000,00 €' : '€5,000.00';
+  const day = (d: number) => (fr ? `${d} décembre 2026` : `${d} December 2026`);
+  return {
+    'digest-tutor': {
+      ...header,
+      summary: fr ? '1 à valider, 1 en alerte, 1 échéance(s)' : '1 to validate, 1 escalated, 1 deadline(s)',
+      awaiting: [{ item: application, student, since: day(3), due: day(10), deadline: day(24) }],
+      escalated: [{ item: sponsor, student, since: day(1) }],
+      stalled: [{ item: sponsor, student, stage: fr ? 'intéressé' : 'interested', lastActivity: day(2), idle: fr ? '20 j sans nouvelle' : '20 d without news' }],
+      deadlines: [{ date: day(10), status: fr ? 'dans 3 j' : 'in 3 d', label: fr ? 'relecture du tuteur' : 'tutor review', item: application, student }],
+      meetings: [{ item: sponsor, student, since: day(4), note: fr ? ' : « Rappeler en janvier »' : ': "Call back in January"' }],
+      moneyIn: [{ date: day(1), item: tranche, student, amount }],
+      moneyInTotal: amount,
+      moneyExpected: [{ date: day(15), status: fr ? 'dans 8 j' : 'in 8 d', item: tranche, student, amount }],
+      moneyExpectedTotal: amount,
+    },
+    'digest-treasurer': {
+      ...header,
+      recipient: { name: 'Nadia Benali', email: 'nadia.benali@example.org' },
+      summary: fr ? `${amount} reçus, objectif atteint à 40 %` : `${amount} received, goal 40% reached`,
+      moneyIn: [{ date: day(1), item: tranche, student, amount }],
+      moneyInTotal: amount,
+      moneyExpected: [{ date: day(15), status: fr ? 'dans 8 j' : 'in 8 d', item: tranche, student, amount }],
+      moneyExpectedTotal: amount,
+      overdue: [{ date: day(2), status: fr ? 'en retard de 5 j' : '5 d late', item: tranche, student, amount }],
+      overdueTotal: amount,
+      signoffs: [{ item: application, student, tutor: base.tutor.name, amount: fr ? '15 000,00 €' : '€15,000.00', due: day(17), deadline: day(24) }],
+      goal: [{ label: fr ? 'Campagne 2026-2027' : '2026-2027 campaign', period: fr ? 'du 1 septembre 2026 au 30 juin 2027' : 'from 1 September 2026 to 30 June 2027', amount: fr ? '50 000,00 €' : '€50,000.00', received: fr ? '20 000,00 €' : '€20,000.00', percent: '40', remaining: fr ? '30 000,00 €' : '€30,000.00', expected: amount }],
+    },
+  };
+}

@@ -104,8 +104,8 @@ describe('HTTP API', () => {
     const p = (await stack.app.inject('/api/pipeline')).json();
     const sum = dossiers.reduce((s, d) => s + Number(d.amount_asked_cents), 0);
     expect(p.stages.reduce((s: number, x: { askedCents: number }) => s + x.askedCents, 0)).toBe(sum);
-    expect(p.open.askedCents + p.closed.askedCents).toBe(sum);
-    expect(p.open.dossiers + p.closed.dossiers).toBe(dossiers.length);
+    expect(p.totals.askedCents).toBe(sum);
+    expect(p.totals.count).toBe(dossiers.length);
 
     const csv = await stack.app.inject('/api/outreach.csv');
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');

@@ -257,6 +257,7 @@ describe('funding application on real Temporal, PostgreSQL and SMTP', () => {
     expect(status.documents.every((d) => d.readyAt)).toBe(true);
     expect(status.eventSeq).toBe(8);
     await waitFor(async () => (await mailsTo(student.email)).find((m) => m.subject.includes('Rappel : terminer le brouillon') && m.subject.includes(started.funder.name)), 'the reminder after continue-as-new', 30_000);
+    await waitFor(async () => (await eventsOf(started.applicationId)).some((e) => e.kind === 'reminder_sent'), 'the reminder in the timeline');
     const keys = await stack.sql<{ event_key: string }[]>`SELECT event_key FROM application_events WHERE application_id = ${started.applicationId} ORDER BY id`;
     expect(new Set(keys.map((k) => k.event_key)).size).toBe(keys.length);
     expect(keys.at(-1)!.event_key).toBe(`${started.applicationId}:9`);

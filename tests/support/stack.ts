@@ -18,7 +18,12 @@ export type TestDatabase = ScratchDatabase;
 
 /** A fresh, migrated database for one test file, named after the run (global setup drops leftovers). */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  return createScratchDatabase(inject('adminDatabaseUrl'), `mecene_t_${inject('runId')}_${Math.random().toString(36).slice(2, 8)}`);
+  const db = await createScratchDatabase(inject('adminDatabaseUrl'), `mecene_t_${inject('runId')}_${Math.random().toString(36).slice(2, 8)}`);
+  // Workflow ids derive from sponsor ids (`sponsor-<id>`) and every test file shares one Temporal
+  // server: each database numbers its organisations from its own random start, so two files
+  // never start the same workflow id.
+  await db.sql.unsafe(`ALTER TABLE organisations ALTER COLUMN id RESTART WITH ${1 + Math.floor(Math.random() * 1e9)}`);
+  return db;
 }
 
 export interface TestStack {
