@@ -318,7 +318,8 @@ describe('the digest schedule', () => {
     }
     const result = async (day: string) => {
       const workflowId = `${scheduleId}-${at(day).toISOString().replace('.000Z', 'Z')}`;
-      await waitFor(async () => (await handle.describe()).info.recentActions.some((a) => a.action.workflow.workflowId === workflowId), `the firing of ${day}`);
+      // Backfills are started by the server's scheduler, later under load: wait for the run itself.
+      await waitFor(async () => (await stack.client.workflow.getHandle(workflowId).describe()).workflowId === workflowId, `the firing of ${day}`, 120_000);
       return (await stack.client.workflow.getHandle(workflowId).result()) as DigestRunResult;
     };
     const off = await result(offMonday);
