@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { setLanguage, type Lang } from './i18n';
+import { SEND_RULE_MESSAGES, isSendTime, parseBlackouts, parseWeekdays, windowInOrder, type SendSettings } from './domain/send-rules';
+import { currentLanguage, setLanguage, type Lang } from './i18n';
 
 /** Every environment variable Mécène reads, with its default. The README lists the same table. */
 const port = z.coerce.number().int().min(1).max(65_535);
@@ -26,6 +27,21 @@ const optionalUrl = (protocols: string[]) =>
 
 /** DIGEST_WEEKDAY may be written in French. */
 const FRENCH_WEEKDAYS: Record<string, string> = { lundi: 'monday', mardi: 'tuesday', mercredi: 'wednesday', jeudi: 'thursday', vendredi: 'friday', samedi: 'saturday', dimanche: 'sunday' };
+
+/** A sending setting read by its parser; the message in the language being checked. */
+function sendingText<T>(parse: (text: string) => T | null, message: keyof typeof SEND_RULE_MESSAGES) {
+  return z
+    .string()
+    .trim()
+    .transform((value, ctx) => {
+      const parsed = parse(value);
+      if (parsed === null) {
+        ctx.addIssue({ code: 'custom', message: SEND_RULE_MESSAGES[message][currentLanguage()] });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+}
 
 export const envSchema = z.object({
   MECENE_LANG: z.enum(['fr', 'en']).default('fr'),
@@ -69,6 +85,13 @@ export const envSchema = z.object({
   DIGEST_FIRST_DAY: z.iso.date().default('2026-01-05'),
   DIGEST_STALLED_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   DIGEST_HORIZON_DAYS: z.coerce.number().int().min(1).max(90).default(14),
+  // Sending rules (README "Sending rules").
+  SEND_WINDOW_DAYS: sendingText(parseWeekdays, 'days').default([1, 2, 3, 4, 5]),
+  SEND_WINDOW_OPENS: sendingText((v) => (isSendTime(v) ? v : null), 'time').default('09:00'),
+  SEND_WINDOW_CLOSES: sendingText((v) => (isSendTime(v, true) ? v : null), 'time').default('18:00'),
+  SEND_BLACKOUTS: sendingText(parseBlackouts, 'blackouts').default([]),
+  SEND_DAILY_CAP: z.coerce.number().int().min(1).max(100_000).default(40),
+  SEND_DOMAIN_DAILY_CAP: z.coerce.number().int().min(1).max(100_000).default(5),
 });
 
 
@@ -88,6 +111,8 @@ export interface Config {
   http: { host: string; port: number; publicUrl: string };
   secret?: string;
   digest: DigestSettings;
+  /** Send window, blackouts and daily caps (src/domain/send-rules.ts). */
+  sending: SendSettings;
 }
 
 /** When the digest goes out and what it covers (see src/service/digest.ts). */
@@ -134,6 +159,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(lines.join('\n'));
   }
   const e = result.data;
+  if (!windowInOrder(e.SEND_WINDOW_OPENS, e.SEND_WINDOW_CLOSES)) {
+    const { fr, en } = SEND_RULE_MESSAGES.order;
+    throw new ConfigError(
+      `Variable d'environnement SEND_WINDOW_CLOSES invalide (${JSON.stringify(e.SEND_WINDOW_CLOSES)}) : ${fr} (SEND_WINDOW_OPENS=${e.SEND_WINDOW_OPENS})` +
+        ` / Invalid environment variable SEND_WINDOW_CLOSES: ${en} (SEND_WINDOW_OPENS=${e.SEND_WINDOW_OPENS})`,
+    );
+  }
   setLanguage(e.MECENE_LANG);
   const httpPort = e.HTTP_PORT;
   return {
@@ -166,6 +198,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       firstDay: e.DIGEST_FIRST_DAY,
       stalledDays: e.DIGEST_STALLED_DAYS,
       horizonDays: e.DIGEST_HORIZON_DAYS,
+    },
+    sending: {
+      days: e.SEND_WINDOW_DAYS,
+      opens: e.SEND_WINDOW_OPENS,
+      closes: e.SEND_WINDOW_CLOSES,
+      blackouts: e.SEND_BLACKOUTS,
+      dailyCap: e.SEND_DAILY_CAP,
+      domainCap: e.SEND_DOMAIN_DAILY_CAP,
     },
   };
 }

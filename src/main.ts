@@ -113,6 +113,7 @@ async function start(config: Config): Promise<void> {
       associationName: deps.association.name,
       association: deps.association,
       documentsDir: deps.documentsDir,
+      sending: config.sending,
     });
     await app.listen({ host: config.http.host, port: config.http.port });
     stops.push(() => app.close());

@@ -14,7 +14,8 @@ export interface DossierContext {
   tutor: { name: string; email: string };
 }
 
-export async function loadDossierContext(sql: Sql, dossierId: string): Promise<DossierContext> {
+/** `contactId`: one of the dossier's other contacts, instead of its first one. */
+export async function loadDossierContext(sql: Sql, dossierId: string, contactId?: number): Promise<DossierContext> {
   const rows = await sql<any[]>`
     SELECT d.id, d.lang, d.stage, d.amount_asked_cents, d.created_at,
            o.id AS org_id, o.slug, o.name AS org_name,
@@ -23,7 +24,7 @@ export async function loadDossierContext(sql: Sql, dossierId: string): Promise<D
            t.name AS tutor_name, t.email AS tutor_email
     FROM dossiers d
     JOIN organisations o ON o.id = d.organisation_id
-    JOIN contacts c ON c.id = d.contact_id
+    JOIN contacts c ON c.id = ${contactId ?? sql`d.contact_id`}
     JOIN people s ON s.id = d.student_id
     JOIN people t ON t.id = d.tutor_id
     WHERE d.id = ${dossierId}`;

@@ -1,10 +1,15 @@
 import { createApplicationMailActivities } from './application-mail';
 import { createApplicationStoreActivities } from './application-store';
 import type { ActivityDeps } from './deps';
+import { createDossierNoticeActivities } from './dossier-notice';
 import { createDigestActivities } from './digest';
 import { createMailActivities } from './mail';
+import { createMeetingActivities } from './meeting';
+import { createMoneyActivities } from './money';
 import { createPdfActivities } from './pdf';
+import { createSendingActivities } from './sending';
 import { createStoreActivities } from './store';
+import { createValidationActivities } from './validation';
 
 export type { ActivityDeps } from './deps';
 
@@ -14,8 +19,13 @@ export function createActivities(deps: ActivityDeps) {
     ...createStoreActivities(deps),
     ...createPdfActivities(deps),
     ...createMailActivities(deps),
+    ...createDossierNoticeActivities(deps),
     ...createApplicationStoreActivities(deps),
     ...createApplicationMailActivities(deps),
     ...createDigestActivities(deps),
+    ...createSendingActivities(deps),
+    ...createValidationActivities(deps),
+    ...createMeetingActivities(deps),
+    ...createMoneyActivities(deps),
   };
 }

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Sql } from '../db/sql';
+import type { SendSettings } from '../domain/send-rules';
 import { currentLanguage, type Lang } from '../i18n';
 import { describeError } from '../i18n/errors';
 import type { MailStore } from '../mail/catcher';
@@ -12,8 +13,10 @@ import { optOutRoutes } from './routes/opt-out';
 import { outreachRoutes } from './routes/outreach';
 import { peopleRoutes } from './routes/people';
 import { pipelineRoutes } from './routes/pipeline';
+import { relationshipRoutes } from './routes/relationship';
 import { reportRoutes } from './routes/report';
 import { sponsorRoutes } from './routes/sponsors';
+import { validationRoutes } from './routes/validation';
 
 export interface ApiDeps {
   sql: Sql;
@@ -27,6 +30,8 @@ export interface ApiDeps {
   association?: AssociationProfile;
   documentsDir: string;
   logger?: boolean | object;
+  /** Send window and caps for the outreach started through the API (config `SEND_*`). */
+  sending?: SendSettings;
 }
 
 /** The language of the answer: `?lang=en`, else Accept-Language, else the configured one. */
@@ -70,5 +75,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(applicationsRoutes(deps));
   await app.register(pipelineRoutes(deps));
   await app.register(reportRoutes(deps));
+  await app.register(relationshipRoutes(deps));
+  await app.register(validationRoutes(deps));
   return app;
 }

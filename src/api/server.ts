@@ -27,6 +27,7 @@ try {
     association,
     documentsDir: path.join(config.dataDir, 'documents'),
     logger: { level: config.logLevel },
+    sending: config.sending,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, async () => {

@@ -47,7 +47,7 @@ export class CliContext {
         throw new MeceneError('error.temporalDown', { target: address }, 503);
       }
     }
-    return { sql, client: new Client({ connection: this.connection, namespace: this.config.temporal.namespace }), taskQueue: this.config.temporal.taskQueue };
+    return { sql, client: new Client({ connection: this.connection, namespace: this.config.temporal.namespace }), taskQueue: this.config.temporal.taskQueue, sending: this.config.sending };
   }
 
   async mailStore(): Promise<MailStore> {

@@ -12,9 +12,11 @@ import { closeOutreach, listOutreach, loadPolicyFile, outreachStatus, recordRepl
 import { CsvRejectedError, addSponsor, type RejectedRow, importSponsorsCsv, listSponsors, requireSponsor } from '../service/sponsors';
 import { MAIL_TEMPLATE_NAMES, loadMailTemplates, sampleVariables, type MailTemplateName } from '../templates/mail';
 import { loadAssociation } from '../templates/association';
-import type { OutreachStatus } from '../workflows/sponsor-outreach/messages';
+import type { OutreachStatus, RelationshipState } from '../workflows/sponsor-outreach/messages';
 import { registerApplicationCommands } from './commands/applications';
 import { registerDigestCommands } from './commands/digest';
+import { registerOutreachPlan } from './commands/outreach-plan';
+import { registerRelationshipCommands } from './commands/relationship';
 import { registerPipelineCommands } from './commands/pipeline';
 import { registerReportCommands } from './commands/report';
 import { CliContext } from './context';
@@ -30,6 +32,19 @@ function printLive(live: OutreachStatus) {
     const action = live.next.action === 'followup' ? t('action.followup', { n: live.next.n ?? 1 }) : t('action.escalation');
     out(t('outreach.status.next', { action, at: when(live.next.at) }));
   } else if (!live.closed && !live.reply) out(t('outreach.status.nextNone'));
+}
+
+/** What the whole relationship adds to a dossier's status: pause, call-back date, meetings, pledge. */
+function printRelationship(r: RelationshipState) {
+  const lang = currentLanguage();
+  if (r.paused) out(t('relationship.status.paused', { reason: r.paused.reason, at: when(r.paused.at) }));
+  if (r.callbackAt) out(t('relationship.status.callback', { at: when(r.callbackAt) }));
+  for (const m of r.meetings) out(t('relationship.status.meeting', { n: m.id, at: when(m.at), where: m.place ?? m.videoUrl ?? '', result: m.result ? ` — ${m.result.summary}` : '' }));
+  if (r.nextStepDue) out(t('relationship.status.nextStep', { at: when(r.nextStepDue) }));
+  if (r.pledge) {
+    const received = r.pledge.instalments.reduce((s, i) => s + i.receivedCents, 0);
+    out(t('relationship.status.pledge', { amount: formatEuros(r.pledge.amountCents, lang), received: formatEuros(received, lang), receipts: r.receipts }));
+  }
 }
 
 export function buildProgram(config: Config, ctx: CliContext): Command {
@@ -152,10 +167,11 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
     .requiredOption('--ask <euros>', fr() ? 'montant sollicité en euros' : 'amount asked in euros')
     .option('--policy <fichier>', fr() ? 'politique de relance (JSON ou YAML)' : 'follow-up policy (JSON or YAML)')
     .addOption(new Option('--lang <langue>', fr() ? 'langue des courriels et du PDF' : 'language of emails and PDF').choices(['fr', 'en']).default('fr'))
-    .option('--contact <adresse>', fr() ? 'contact à écrire (par défaut le premier)' : 'contact to write to (default: the first)')
+    .option('--contact <adresse>', fr() ? 'contact à écrire (répétable : plusieurs contacts de la même organisation ; par défaut le premier)' : 'contact to write to (repeatable; default: the first)', (v: string, prev: string[] = []) => [...prev, v])
     .action(async (sponsor: string, o) => {
       const policy = o.policy ? await loadPolicyFile(o.policy) : undefined;
-      const started = await startOutreach(await ctx.outreach(), { sponsor, student: o.student, tutor: o.tutor, ask: o.ask, lang: o.lang, contact: o.contact, policy });
+      const contacts: string[] | undefined = o.contact;
+      const started = await startOutreach(await ctx.outreach(), { sponsor, student: o.student, tutor: o.tutor, ask: o.ask, lang: o.lang, ...(contacts?.length ? { contacts } : {}), policy });
       out(t('outreach.started', { sponsor: started.sponsor.name, workflowId: started.workflowId, dossierId: started.dossierId }));
     });
   outreach
@@ -175,6 +191,7 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
       const reply = view.live?.reply;
       if (reply) out(t('outreach.status.reply', { outcome: t(`outcome.${reply.outcome}`), at: when(reply.at), note: reply.note ? ` — ${reply.note}` : '' }));
       if (view.live) printLive(view.live);
+      if (view.relationship) printRelationship(view.relationship);
       if (d?.closedAt) out(`${fr() ? 'Clôturé le' : 'Closed on'} ${when(d.closedAt)} : ${d.closeReason ?? ''}`);
       if (view.events.length) {
         out(t('outreach.status.timeline'));
@@ -200,11 +217,16 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
   outreach
     .command('reply <mecene>')
     .description(fr() ? 'enregistrer la réponse du mécène (arrête les relances)' : 'record the sponsor’s reply (stops follow-ups)')
-    .addOption(new Option('--outcome <issue>', fr() ? 'issue de la réponse' : 'outcome').choices(['interested', 'meeting', 'declined']).makeOptionMandatory())
+    .addOption(new Option('--outcome <issue>', fr() ? 'issue de la réponse' : 'outcome').choices(['interested', 'meeting', 'declined', 'callback', 'out_of_office']).makeOptionMandatory())
     .option('--note <texte>', fr() ? 'note' : 'note', '')
+    .addOption(new Option('--reason <motif>', fr() ? 'refus : pourquoi' : 'declined: why').choices(['budget', 'timing', 'not_our_focus', 'other']))
+    .option('--closing-email', fr() ? 'refus : envoyer un courriel de clôture courtois' : 'declined: send a polite closing email')
+    .option('--until <date>', fr() ? 'à recontacter / absent : jusqu’à quand (2027-01-15)' : 'call back / out of office: until when')
+    .option('--from <adresse>', fr() ? 'quel contact a répondu' : 'which contact answered')
     .option('--by <adresse>', fr() ? 'qui enregistre' : 'who records it')
     .action(async (ref: string, o) => {
-      const status = await recordReply(await ctx.outreach(), ref, { outcome: o.outcome, note: o.note, by: o.by });
+      const raw = { outcome: o.outcome, note: o.note, by: o.by, ...(o.reason ? { reason: o.reason } : {}), ...(o.closingEmail ? { closingEmail: true } : {}), ...(o.until ? { until: o.until } : {}), ...(o.from ? { from: o.from } : {}) };
+      const status = await recordReply(await ctx.outreach(), ref, raw);
       out(t('outreach.replyRecorded', { sponsor: status.sponsor.name, outcome: t(`outcome.${o.outcome as 'interested'}`), stage: stage(status.stage) }));
     });
   outreach
@@ -224,6 +246,9 @@ export function buildProgram(config: Config, ctx: CliContext): Command {
       const status = await restartFollowUps(await ctx.outreach(), ref, { by: o.by });
       out(t('outreach.restarted', { sponsor: status.sponsor.name, next: when(status.next?.at) }));
     });
+
+  registerOutreachPlan(outreach, ctx, config);
+  registerRelationshipCommands(outreach, ctx);
 
   // mail (local catcher)
   const mail = program.command('mail').description(fr() ? 'courriels reçus par le collecteur local' : 'emails received by the local catcher');

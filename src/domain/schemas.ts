@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration';
 import { parseEurosToCents } from './money';
+import { blackoutsPolicySchema, sendWindowPolicySchema } from './send-rules';
 
 /** Input schemas shared by every boundary (CLI, HTTP, CSV). Workflows never import this file. */
 
@@ -77,8 +78,37 @@ export const policySchema = z
     followUps: z.array(z.string()).max(10).default(['7d', '14d']),
     grace: z.string().default('7d'),
     sendTimeout: z.string().default('2m'),
+    /** Overrides the configured send window (each key optional): `{ days: mon-fri, opens: '09:00', closes: '18:00' }`. */
+    sendWindow: sendWindowPolicySchema.optional(),
+    /** Replaces the configured blackout periods: `[{ from: 2027-01-11, to: 2027-01-22 }]`. */
+    blackouts: blackoutsPolicySchema.optional(),
+    /** French public holidays close the window too (false: only for demos and tests). */
+    holidays: z.boolean().default(true),
+    /** Who validates the proposal before anything leaves: a tutor, or nobody (re-sent known material only). */
+    validation: z.enum(['tutor', 'none']).default('tutor'),
+    /** No decision from the tutor: a reminder, then the other tutors, then everyone. `bd`: business days. */
+    validationReminder: z.string().default('2bd'),
+    validationEscalation: z.string().default('4bd'),
+    validationFlag: z.string().default('6bd'),
+    /** After "interested", a meeting's result, or changes requested: the next step is due this long after. */
+    nextStep: z.string().default('7d'),
+    meetingResult: z.string().default('2d'),
+    meetingReminder: z.string().default('1d'),
+    instalmentGrace: z.string().default('7d'),
+    /** Between two rungs of any ladder. */
+    escalateAfter: z.string().default('3d'),
+    /** Lifetime of the tutor's signed links. */
+    linkTtl: z.string().default('7d'),
+    historyLimit: z.number().int().min(20).max(40_000).default(5_000),
   })
   .superRefine((p, ctx) => {
+    for (const key of ['validationReminder', 'validationEscalation', 'validationFlag'] as const) {
+      if (parseDelay(p[key]) === null) ctx.addIssue({ code: 'custom', path: [key], message: `délai attendu, ex. 2bd (jours ouvrés), 36h, 20s / delay expected, e.g. 2bd (business days), 36h, 20s: « ${p[key]} »` });
+    }
+    for (const key of ['nextStep', 'meetingResult', 'meetingReminder', 'instalmentGrace', 'escalateAfter', 'linkTtl'] as const) {
+      const ms = parseDuration(p[key]);
+      if (ms === null || ms <= 0) ctx.addIssue({ code: 'custom', path: [key], message: `durée attendue, ex. 7d / duration expected, e.g. 7d: « ${p[key]} »` });
+    }
     let previous = 0;
     p.followUps.forEach((text, i) => {
       const ms = parseDuration(text);
@@ -93,6 +123,14 @@ export const policySchema = z
   });
 export type Policy = z.infer<typeof policySchema>;
 
+/** "2bd" (business days, counted on the send window's open days) or a duration ("36h", "20s"). */
+export function parseDelay(text: string): { businessDays: number } | { ms: number } | null {
+  const bd = /^\s*(\d{1,3})\s*bd\s*$/i.exec(text);
+  if (bd) return Number(bd[1]) > 0 ? { businessDays: Number(bd[1]) } : null;
+  const ms = parseDuration(text);
+  return ms !== null && ms > 0 ? { ms } : null;
+}
+
 export const langSchema = z.enum(['fr', 'en']);
 
 export const outreachStartInput = z.strictObject({
@@ -102,7 +140,9 @@ export const outreachStartInput = z.strictObject({
   ask: euros,
   lang: langSchema.default('fr'),
   contact: email.optional(),
-  policy: policySchema.default({ followUps: ['7d', '14d'], grace: '7d', sendTimeout: '2m' }),
+  /** Several contacts of the sponsor written to at once; a reply from any of them stops all. */
+  contacts: z.array(email).min(1).max(10).optional(),
+  policy: policySchema.default(() => policySchema.parse({})),
 });
 export type OutreachStartInput = z.input<typeof outreachStartInput>;
 

@@ -1,7 +1,11 @@
 import { applicationsEn, applicationsFr } from './catalog/applications';
 import { digestEn, digestFr } from './catalog/digest';
+import { moneyEn, moneyFr } from './catalog/money';
 import { pipelineEn, pipelineFr } from './catalog/pipeline';
+import { relationshipEn, relationshipFr } from './catalog/relationship';
 import { reportEn, reportFr } from './catalog/report';
+import { sendingEn, sendingFr } from './catalog/sending';
+import { validationEn, validationFr } from './catalog/validation';
 
 /**
  * Every sentence a person reads outside templates: CLI output, API errors, pages.
@@ -100,7 +104,7 @@ const coreFr = {
   'action.restart': 'relancer',
 } as const;
 
-const fr = { ...coreFr, ...applicationsFr, ...pipelineFr, ...digestFr, ...reportFr } as const;
+const fr = { ...coreFr, ...applicationsFr, ...pipelineFr, ...digestFr, ...reportFr, ...relationshipFr, ...validationFr, ...sendingFr, ...moneyFr } as const;
 export type MessageKey = keyof typeof fr;
 
 const coreEn: Record<keyof typeof coreFr, string> = {
@@ -196,6 +200,6 @@ const coreEn: Record<keyof typeof coreFr, string> = {
   'action.restart': 'restart',
 };
 
-const en: Record<MessageKey, string> = { ...coreEn, ...applicationsEn, ...pipelineEn, ...digestEn, ...reportEn };
+const en: Record<MessageKey, string> = { ...coreEn, ...applicationsEn, ...pipelineEn, ...digestEn, ...reportEn, ...relationshipEn, ...validationEn, ...sendingEn, ...moneyEn };
 
 export const messages: Record<'fr' | 'en', Record<MessageKey, string>> = { fr, en };

@@ -6,11 +6,15 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import type { Sql } from '../db/sql';
 import { parseDuration } from '../domain/duration';
+import { sendRulesFor } from '../domain/holidays';
+import type { SendSettings } from '../domain/send-rules';
 import { MeceneError } from '../domain/errors';
-import { closeInput, describeIssues, outreachStartInput, policySchema, replyInput, type Policy } from '../domain/schemas';
+import { closeInput, describeIssues, outreachStartInput, parseDelay, policySchema, replyInput, type Policy } from '../domain/schemas';
 import {
   NOT_ESCALATED,
   OUTREACH_ENDED,
+  RELATIONSHIP_ENDED_ERROR,
+  WRONG_STAGE,
   closeOutreachUpdate,
   outreachStatusQuery,
   recordReplyUpdate,
@@ -18,10 +22,12 @@ import {
   sponsorOutreachId,
   type OutreachStage,
   type OutreachStatus,
-  type SponsorOutreachInput,
+  type RelationshipInput,
+  type RelationshipState,
 } from '../workflows/sponsor-outreach/messages';
 import type { sponsorOutreach } from '../workflows/sponsor-outreach/workflow';
 import { personWithRole } from './people';
+import { isRelationship, recordRelationshipReply, relationshipStatus } from './relationship';
 import { requireSponsor, type Sponsor } from './sponsors';
 import { parseInput } from './validate';
 
@@ -30,7 +36,12 @@ export interface OutreachDeps {
   sql: Sql;
   client: Client;
   taskQueue: string;
+  /** The association's send window and caps (config `SEND_*`); the defaults when absent. */
+  sending?: SendSettings;
 }
+
+/** SEND_* defaults: Monday–Friday 09:00–18:00, 40 emails a day, 5 a day per recipient domain. */
+export const DEFAULT_SENDING: SendSettings = { days: [1, 2, 3, 4, 5], opens: '09:00', closes: '18:00', blackouts: [], dailyCap: 40, domainCap: 5 };
 
 /** Reads a follow-up policy file (JSON or YAML) and validates it. */
 export async function loadPolicyFile(file: string): Promise<Policy> {
@@ -69,27 +80,56 @@ export async function startOutreach(deps: OutreachDeps, raw: unknown): Promise<S
   const input = parseInput(outreachStartInput, raw);
   const sponsor = await requireSponsor(deps.sql, input.sponsor);
   const [student, tutor] = await Promise.all([personWithRole(deps.sql, input.student, 'student'), personWithRole(deps.sql, input.tutor, 'tutor')]);
-  const contact = input.contact
-    ? sponsor.contacts.find((c) => c.email === input.contact && !c.optedOut)
-    : sponsor.contacts.find((c) => !c.optedOut);
-  if (!contact) throw new MeceneError('error.noContact', { sponsor: sponsor.name }, 422);
+  const reachable = sponsor.contacts.filter((c) => !c.optedOut);
+  const wanted = input.contacts ?? (input.contact ? [input.contact] : null);
+  const contacts = wanted ? wanted.map((email) => reachable.find((c) => c.email === email)) : reachable.slice(0, 1);
+  if (!contacts.length || contacts.some((c) => !c)) throw new MeceneError('error.noContact', { sponsor: sponsor.name }, 422);
+  const contactIds = contacts.map((c) => c!.id);
   const workflowId = sponsorOutreachId(sponsor.id);
 
   const [open] = await deps.sql<{ stage: OutreachStage }[]>`
     SELECT stage FROM dossiers WHERE organisation_id = ${sponsor.id} AND closed_at IS NULL`;
   if (open) throw running(sponsor, workflowId, open.stage);
+  // A sponsor approached again: the new dossier links to the last one, whose history stays.
+  const [previous] = await deps.sql<{ id: string }[]>`
+    SELECT id FROM dossiers WHERE organisation_id = ${sponsor.id} ORDER BY created_at DESC LIMIT 1`;
 
+  const policy = input.policy;
   const ms = (text: string) => parseDuration(text)!; // validated by policySchema
-  const workflowInput: SponsorOutreachInput = {
+  const delay = (text: string) => parseDelay(text)!;
+  const sending = deps.sending ?? DEFAULT_SENDING;
+  const rules = sendRulesFor(sending, policy);
+  const workflowInput: RelationshipInput = {
     dossierId: randomUUID(),
     sponsor: { id: sponsor.id, slug: sponsor.slug, name: sponsor.name },
-    contactId: contact.id,
+    contactId: contactIds[0],
+    contactIds,
+    recipientDomain: contacts[0]!.email.split('@')[1] ?? contacts[0]!.email,
+    previousDossierId: previous?.id,
     studentId: student.id,
     tutorId: tutor.id,
     amountAskedCents: input.ask,
     lang: input.lang,
-    policy: input.policy,
-    timings: { followUpsMs: input.policy.followUps.map(ms), graceMs: ms(input.policy.grace), sendTimeoutMs: ms(input.policy.sendTimeout) },
+    policy: { followUps: policy.followUps, grace: policy.grace, sendTimeout: policy.sendTimeout },
+    timings: {
+      followUpsMs: policy.followUps.map(ms),
+      graceMs: ms(policy.grace),
+      sendTimeoutMs: ms(policy.sendTimeout),
+      validation: policy.validation,
+      validationReminder: delay(policy.validationReminder),
+      validationEscalation: delay(policy.validationEscalation),
+      validationFlag: delay(policy.validationFlag),
+      nextStepMs: ms(policy.nextStep),
+      meetingResultMs: ms(policy.meetingResult),
+      meetingReminderMs: ms(policy.meetingReminder),
+      instalmentGraceMs: ms(policy.instalmentGrace),
+      escalateAfterMs: ms(policy.escalateAfter),
+      linkTtlMs: ms(policy.linkTtl),
+      dailyCap: sending.dailyCap,
+      domainCap: sending.domainCap,
+      sendRules: policy.holidays ? rules : { ...rules, holidays: [] },
+      historyLimit: policy.historyLimit,
+    },
   };
   try {
     await deps.client.workflow.start<typeof sponsorOutreach>('sponsorOutreach', {
@@ -185,6 +225,8 @@ export interface OutreachView {
   dossier: DossierSummary | null;
   /** The process's own view (what was sent, what is next); null once it has ended. */
   live: OutreachStatus | null;
+  /** The whole relationship's state (validation, pause, meetings, pledge), for dossiers that run it. */
+  relationship: RelationshipState | null;
   emails: { kind: string; to: string; subject: string; messageId: string; status: string; sentAt: string | null; attempts: number }[];
   events: { at: string; kind: string; stage: string | null; detail: Record<string, unknown> }[];
   documents: { id: string; kind: string; version: number; sha256: string; sizeBytes: number }[];
@@ -198,6 +240,7 @@ export async function outreachStatus(deps: OutreachDeps, ref: string): Promise<O
     ORDER BY d.closed_at IS NOT NULL, d.created_at DESC LIMIT 1`;
   const dossier = row ? toSummary(row) : null;
   const live = dossier?.closedAt ? null : await liveStatus(deps, sponsor.id);
+  const relationship = dossier?.closedAt || !(await isRelationship(deps.sql, sponsor.id)) ? null : await relationshipStatus(deps, sponsor.id);
   const dossierId = dossier?.dossierId ?? live?.dossierId;
   if (!dossierId) throw new MeceneError('error.noOutreach', { sponsor: sponsor.name }, 404);
   const [emails, events, documents] = await Promise.all([
@@ -209,6 +252,7 @@ export async function outreachStatus(deps: OutreachDeps, ref: string): Promise<O
     sponsor: { id: sponsor.id, slug: sponsor.slug, name: sponsor.name },
     dossier,
     live,
+    relationship,
     emails: emails.map((e) => ({ kind: e.kind, to: e.to_address, subject: e.subject, messageId: e.message_id, status: e.status, sentAt: e.sent_at?.toISOString() ?? null, attempts: e.attempts })),
     events: events.map((e) => ({ at: e.at.toISOString(), kind: e.kind, stage: e.stage, detail: e.detail })),
     documents: documents.map((d) => ({ id: d.id, kind: d.kind, version: d.version, sha256: d.sha256, sizeBytes: d.size_bytes })),
@@ -224,8 +268,8 @@ async function update<R>(deps: OutreachDeps, ref: string, action: 'reply' | 'clo
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
       const stage = (error.cause.details?.[0] as { stage?: OutreachStage } | undefined)?.stage;
       const params = { sponsor: sponsor.name, stage: stage ? { key: `stage.${stage}` as const } : '?', action: { key: `action.${action}` as const } };
-      if (error.cause.type === OUTREACH_ENDED) throw new MeceneError('error.outreachClosed', params, 409);
-      if (error.cause.type === NOT_ESCALATED) throw new MeceneError('error.notEscalated', params, 409);
+      if (error.cause.type === OUTREACH_ENDED || error.cause.type === RELATIONSHIP_ENDED_ERROR) throw new MeceneError('error.outreachClosed', params, 409);
+      if (error.cause.type === NOT_ESCALATED || (action === 'restart' && error.cause.type === WRONG_STAGE)) throw new MeceneError('error.notEscalated', params, 409);
       throw new MeceneError('error.updateRejected', { reason: error.cause.message }, 409);
     }
     // A process that has completed refuses updates with a plain "workflow execution already completed".
@@ -237,7 +281,10 @@ async function update<R>(deps: OutreachDeps, ref: string, action: 'reply' | 'clo
 }
 
 /** Records the sponsor's reply: follow-ups stop, the stage moves; returns once PostgreSQL has it. */
-export async function recordReply(deps: OutreachDeps, ref: string, raw: unknown): Promise<OutreachStatus> {
+export async function recordReply(deps: OutreachDeps, ref: string, raw: unknown): Promise<OutreachStatus | RelationshipState> {
+  // Dossiers of the whole relationship take every outcome (call back later, out of office…).
+  const sponsor = await requireSponsor(deps.sql, ref);
+  if (await isRelationship(deps.sql, sponsor.id)) return recordRelationshipReply(deps, ref, raw);
   const input = parseInput(replyInput, raw);
   return update(deps, ref, 'reply', (sponsor) =>
     deps.client.workflow.getHandle(sponsorOutreachId(sponsor.id)).executeUpdate(recordReplyUpdate, { args: [input] }),

@@ -20,7 +20,7 @@ import { localise, type AssociationProfile } from '../templates/association';
 /** Longest period a report covers: the month-by-month table stays readable. */
 export const MAX_REPORT_MONTHS = 60;
 
-const SPONSOR_STAGES = ['preparing', 'contacted', 'followed_up', 'escalated', 'interested', 'meeting', 'declined', 'opted_out', 'closed'] as const;
+const SPONSOR_STAGES = ['preparing', 'contacted', 'followed_up', 'escalated', 'interested', 'meeting', 'declined', 'opted_out', 'closed', 'validation', 'changes_requested', 'approved', 'callback', 'pledged', 'won', 'lost', 'withdrawn'] as const;
 const APPLICATION_STAGES = ['drafting', 'review', 'signoff', 'ready', 'submitted', 'awarded', 'completed', 'refused', 'withdrawn'] as const;
 
 export type ItemStatus = 'open' | 'won' | 'lost' | 'withdrawn';
@@ -375,8 +375,11 @@ export async function buildReport(sql: Sql, options: BuildReportOptions = {}): P
     const status = r.status;
     let reason: string | null = null;
     if (status === 'lost' || status === 'withdrawn') {
+      // A refusal: the sponsor's own words when noted, else the reason chosen from the list.
+      const declined = r.stage === 'declined' || r.close_reason?.startsWith('declined:');
+      const code = r.close_reason?.startsWith('declined:') ? r.close_reason.slice('declined:'.length) : null;
       reason =
-        r.stage === 'declined' ? (reasonWords(r.decline_note) ?? t('report.reason.none', {}, lang))
+        declined ? (reasonWords(r.decline_note) ?? (code ? t(`decline.${code}` as MessageKey, {}, lang) : t('report.reason.none', {}, lang)))
         : r.stage === 'opted_out' ? t('report.reason.opted_out', {}, lang)
         : (reasonWords(r.close_reason) ?? t('report.reason.none', {}, lang));
     }

@@ -20,6 +20,12 @@ export const associationSchema = z.strictObject({
   rna: z.string().optional(),
   siret: z.string().optional(),
   purpose: z.string().trim().min(1),
+  /** Legal form as receipts and agreements state it, e.g. "Association régie par la loi du 1er juillet 1901". */
+  legalForm: z.string().trim().min(1),
+  /** Why gifts are tax-deductible: the quality a Cerfa n° 16216 receipt names (organisme d'intérêt général…). */
+  taxStatus: z.string().trim().min(1),
+  /** Who signs receipts and sponsorship agreements (the president or the treasurer), in text. */
+  signatory: z.strictObject({ name: z.string().trim().min(1), title: z.string().trim().min(1) }),
   project: z.strictObject({ fr: localisedProject, en: localisedProject }),
   budget: z
     .array(z.strictObject({ fr: z.string().min(1), en: z.string().min(1), euros: z.number().int().nonnegative() }))

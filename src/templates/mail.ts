@@ -23,6 +23,7 @@ const common = {
 export const mailVariables = {
   initial: z.strictObject({ ...common, optOutUrl: z.url() }),
   followup: z.strictObject({ ...common, optOutUrl: z.url(), n: z.number().int().positive(), firstSubject: z.string().min(1), firstSentOn: z.string().min(1) }),
+  closing: z.strictObject({ ...common, optOutUrl: z.url(), firstSubject: z.string().min(1) }),
   escalation: z.strictObject({
     ...common,
     dossierUrl: z.url(),
@@ -30,6 +31,9 @@ export const mailVariables = {
   }),
   ...applicationMailVariables(),
   ...digestMailVariables(),
+  ...validationMailVariables(),
+  ...relationshipMailVariables(),
+  ...receiptMailVariables(),
 } as const;
 
 /** Reminders, escalations and review comments of funding applications. */
@@ -229,6 +233,7 @@ export function sampleVariables<N extends MailTemplateName>(name: N, lang: Lang)
   const samples = {
     initial: { ...base, optOutUrl },
     followup: { ...base, optOutUrl, n: 1, firstSubject: 'Rencontres du service public 2027 : proposition de partenariat', firstSentOn: lang === 'fr' ? '2 décembre 2026' : '2 December 2026' },
+    closing: { ...base, optOutUrl, firstSubject: 'Rencontres du service public 2027 : proposition de partenariat' },
     escalation: {
       ...base,
       dossierUrl: 'http://127.0.0.1:3600/api/outreach/fondation-societe-generale',
@@ -258,6 +263,9 @@ export function sampleVariables<N extends MailTemplateName>(name: N, lang: Lang)
     'application-escalation': { ...application, recipient: base.tutor.name, task, dueOn, owner: base.student },
     'application-changes': { ...application, reviewer: base.tutor.name, comment: lang === 'fr' ? 'Le budget doit détailler les frais de déplacement.' : 'The budget must detail travel costs.' },
     ...digestSamples(lang, base),
+    ...validationSamples(lang, base),
+    ...relationshipSamples(lang, base),
+    ...receiptSamples(lang, base),
   };
   return withApplications[name] as MailVariables<N>;
 }
@@ -304,6 +312,153 @@ function digestSamples(lang: Lang, base: { association: MailVariables<'initial'>
       overdueTotal: amount,
       signoffs: [{ item: application, student, tutor: base.tutor.name, amount: fr ? '15 000,00 €' : '€15,000.00', due: day(17), deadline: day(24) }],
       goal: [{ label: fr ? 'Campagne 2026-2027' : '2026-2027 campaign', period: fr ? 'du 1 septembre 2026 au 30 juin 2027' : 'from 1 September 2026 to 30 June 2027', amount: fr ? '50 000,00 €' : '€50,000.00', received: fr ? '20 000,00 €' : '€20,000.00', percent: '40', remaining: fr ? '30 000,00 €' : '€30,000.00', expected: amount }],
+    },
+  };
+}
+
+/** Tutor validation of a sponsor proposal (the request with its signed links, reminders, changes requested) and meeting invitations. */
+function validationMailVariables() {
+  const text = z.string().min(1);
+  const dossier = { association: common.association, sponsor: common.sponsor, student: person, tutor: person, amountAsked: common.amountAsked, version: z.number().int().positive() };
+  const links = { approveUrl: z.url(), changesUrl: z.url(), expiresAt: text };
+  return {
+    'validation-request': z.strictObject({
+      ...dossier,
+      contact: person,
+      recipient: person,
+      email: z.strictObject({ to: z.email(), subject: text, text, quoted: text }),
+      proposalUrl: z.url(),
+      ...links,
+    }),
+    'validation-reminder': z.strictObject({
+      ...dossier,
+      recipient: person,
+      situation: text,
+      email: z.strictObject({ to: z.email(), subject: text }),
+      proposalUrl: z.url(),
+      /** The signed links, for tutors only (an empty list for students and treasurers). */
+      links: z.array(z.strictObject(links)),
+    }),
+    'proposal-changes': z.strictObject({ ...dossier, reviewer: text, comment: text, actions: z.array(text), dossierUrl: z.url() }),
+    /** To the sponsor's contact and the student, with the .ics attached (src/domain/ics.ts). */
+    'meeting-invitation': z.strictObject({ ...common, optOutUrl: z.url(), meeting: z.strictObject({ when: text, duration: text, where: text }) }),
+  };
+}
+
+/** Sample validation emails (one item in every list, so the load-time check sees every variable). */
+function validationSamples(lang: Lang, base: Omit<MailVariables<'initial'>, 'optOutUrl'>) {
+  const fr = lang === 'fr';
+  const dossier = { association: base.association, sponsor: base.sponsor, student: base.student, tutor: base.tutor, amountAsked: base.amountAsked, version: 2 };
+  const subject = fr ? 'Rencontres du service public 2027 : proposition de partenariat pour Fondation Société Générale' : 'Rencontres du service public 2027: partnership proposal for Fondation Société Générale';
+  const body = fr ? 'Bonjour Hélène Dupré,\n\nJe suis Camille Martin…' : 'Dear Hélène Dupré,\n\nI am Camille Martin…';
+  const link = (a: string) => `http://127.0.0.1:3600/validation/${a}.exemple`;
+  const links = { approveUrl: link('approve'), changesUrl: link('changes'), expiresAt: fr ? '9 décembre 2026 à 10:00' : '9 December 2026 at 10:00' };
+  const proposalUrl = 'http://127.0.0.1:3600/api/documents/6f1c1d2e-0000-4000-8000-000000000000';
+  return {
+    'validation-request': {
+      ...dossier,
+      contact: base.contact,
+      recipient: base.tutor,
+      email: { to: base.contact.email, subject, text: body, quoted: body.split('\n').map((l) => `> ${l}`.trimEnd()).join('\n') },
+      proposalUrl,
+      ...links,
+    },
+    'validation-reminder': {
+      ...dossier,
+      recipient: base.tutor,
+      situation: fr ? 'La proposition pour Fondation Société Générale attend votre validation depuis le 2 décembre 2026.' : 'The proposal for Fondation Société Générale has been awaiting your validation since 2 December 2026.',
+      email: { to: base.contact.email, subject },
+      proposalUrl,
+      links: [links],
+    },
+    'proposal-changes': {
+      ...dossier,
+      reviewer: base.tutor.name,
+      comment: fr ? 'Précisez les contreparties proposées et ramenez le montant à 2 000 €.' : 'Detail the counterparts offered and lower the amount to €2,000.',
+      actions: ['npm run mecene -- outreach status fondation-societe-generale'],
+      dossierUrl: 'http://127.0.0.1:3600/api/outreach/fondation-societe-generale',
+    },
+    'meeting-invitation': {
+      ...base,
+      optOutUrl: 'http://127.0.0.1:3600/opt-out/exemple',
+      meeting: fr
+        ? { when: 'mardi 16 mars 2027 à 14:30', duration: '60 minutes', where: 'Visioconférence : https://visio.example.org/rdv-42' }
+        : { when: 'Tuesday 16 March 2027 at 14:30', duration: '60 minutes', where: 'Video call: https://visio.example.org/rdv-42' },
+    },
+  };
+}
+
+/** Reminders and escalations on a dossier, and meeting invitations (the whole relationship). */
+function relationshipMailVariables() {
+  const notice = {
+    recipient: z.string().min(1),
+    sponsor: z.string().min(1),
+    student: person,
+    tutor: person,
+    task: z.string().min(1),
+    dueOn: z.string().min(1),
+    actions: z.array(z.string().min(1)),
+    dossierUrl: z.url(),
+  };
+  return {
+    'dossier-reminder': z.strictObject(notice),
+    'dossier-escalation': z.strictObject({ ...notice, owner: person }),
+  };
+}
+
+function relationshipSamples(lang: Lang, base: Pick<MailVariables<'initial'>, 'association' | 'sponsor' | 'contact' | 'student' | 'tutor'>) {
+  const fr = lang === 'fr';
+  const notice = {
+    recipient: base.student.name,
+    sponsor: base.sponsor.name,
+    student: base.student,
+    tutor: base.tutor,
+    task: fr ? 'enregistrer le compte rendu du rendez-vous avec Fondation Société Générale' : 'record the result of the meeting with Fondation Société Générale',
+    dueOn: fr ? '12 janvier 2027 à 18:00' : '12 January 2027 at 18:00',
+    actions: ['npm run mecene -- outreach meeting-result fondation-societe-generale 1 --summary "…" --by camille.martin@example.org'],
+    dossierUrl: 'http://127.0.0.1:3600/api/outreach/fondation-societe-generale',
+  };
+  return {
+    'dossier-reminder': notice,
+    'dossier-escalation': { ...notice, recipient: base.tutor.name, owner: base.student },
+  };
+}
+
+/** The tax receipt of a sponsor payment, emailed to the contact with thanks (every value formatted by src/activities/money.ts). */
+function receiptMailVariables() {
+  const text = z.string().min(1);
+  return {
+    receipt: z.strictObject({
+      association: common.association,
+      sponsor: common.sponsor,
+      contact: person,
+      student: person,
+      project: common.project,
+      receipt: z.strictObject({ number: text, amount: text, amountInWords: text, receivedOn: text, nature: text }),
+      signatory: z.strictObject({ name: text, title: text }),
+      optOutUrl: z.url(),
+    }),
+  };
+}
+
+function receiptSamples(lang: Lang, base: Omit<MailVariables<'initial'>, 'optOutUrl'>) {
+  const fr = lang === 'fr';
+  return {
+    receipt: {
+      association: base.association,
+      sponsor: base.sponsor,
+      contact: base.contact,
+      student: base.student,
+      project: base.project,
+      receipt: {
+        number: '2027-0001',
+        amount: fr ? '2 500,00 €' : '€2,500.00',
+        amountInWords: 'deux mille cinq cents euros',
+        receivedOn: fr ? '3 mars 2027' : '3 March 2027',
+        nature: fr ? 'numéraire' : 'cash',
+      },
+      signatory: { name: 'Claire Moreau', title: 'Trésorière' },
+      optOutUrl: 'http://127.0.0.1:3600/opt-out/exemple',
     },
   };
 }

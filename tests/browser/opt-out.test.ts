@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOutreach } from '../../src/service/outreach';
-import { seed, startTestStack, waitFor, type TestStack } from '../support/stack';
+import { seed, startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
 
 /**
  * What a sponsor sees: the opt-out link of the email they received, opened in a real
@@ -34,7 +34,7 @@ describe('the opt-out page, in a browser', () => {
   it('records the objection from the link in the email, and stops the follow-ups', async () => {
     const { student, tutor, sponsor } = await seed(stack.sql);
     const contact = sponsor.contacts[0].email;
-    await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 1000, policy: { followUps: ['4s'], grace: '1h', sendTimeout: '10s' } });
+    await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 1000, policy: { ...SEND_NOW, followUps: ['4s'], grace: '1h', sendTimeout: '10s' } });
     const [summary] = await waitFor(async () => {
       const m = (await stack.catcher.store.list()).filter((x) => x.to.includes(contact));
       return m.length === 1 && m;

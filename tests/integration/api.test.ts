@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { optOutToken } from '../../src/domain/opt-out';
 import { TEST_SECRET } from '../support/deps';
-import { seed, startTestStack, waitFor, type TestStack } from '../support/stack';
+import { seed, startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -58,7 +58,7 @@ describe('HTTP API', () => {
 
   it('runs an outreach through the API and serves the caught mail with its attachment', async () => {
     const { student, tutor, sponsor } = await seed(stack.sql);
-    const start = await post('/api/outreach', { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: '1 500,50', policy: { followUps: ['1h'], grace: '1h', sendTimeout: '10s' } });
+    const start = await post('/api/outreach', { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: '1 500,50', policy: { ...SEND_NOW, followUps: ['1h'], grace: '1h', sendTimeout: '10s' } });
     expect(start.statusCode).toBe(201);
     const again = await post('/api/outreach', { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 10 });
     expect(again.statusCode).toBe(409);
@@ -92,7 +92,7 @@ describe('HTTP API', () => {
     expect(restart.statusCode).toBe(409);
     const close = await post(`/api/outreach/${sponsor.slug}/close`, {});
     expect(close.statusCode).toBe(400);
-    expect((await post(`/api/outreach/${sponsor.slug}/close`, { reason: 'convention signée' })).json().stage).toBe('closed');
+    expect((await post(`/api/outreach/${sponsor.slug}/close`, { reason: 'convention signée' })).json().stage).toBe('lost');
     const after = await post(`/api/outreach/${sponsor.slug}/reply`, { outcome: 'interested' });
     expect(after.statusCode).toBe(404);
     expect(after.json().error.message).toBe(`Aucune démarche en cours pour « ${sponsor.name} ».`);
@@ -148,7 +148,7 @@ describe('HTTP API', () => {
   it('stops a dossier whose contact objected before the next send', async () => {
     const { student, tutor, sponsor } = await seed(stack.sql);
     const contact = sponsor.contacts[0];
-    await post('/api/outreach', { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 700, policy: { followUps: ['3s'], grace: '1h', sendTimeout: '10s' } });
+    await post('/api/outreach', { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 700, policy: { ...SEND_NOW, followUps: ['3s'], grace: '1h', sendTimeout: '10s' } });
     await waitFor(async () => (await stack.catcher.store.list()).some((m) => m.to.includes(contact.email)), 'the first email');
     await stack.app.inject({ method: 'POST', url: `/opt-out/${optOutToken(TEST_SECRET, contact.id)}` });
     const view = await waitFor(async () => {

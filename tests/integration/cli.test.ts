@@ -51,7 +51,7 @@ describe('mecene CLI', () => {
 
   it('starts, follows and closes an outreach with a policy file; reads the caught mail', async () => {
     const policy = path.join(work, 'policy.yaml');
-    await writeFile(policy, 'followUps: [1h]\ngrace: 1h\nsendTimeout: 10s\n');
+    await writeFile(policy, 'followUps: [1h]\ngrace: 1h\nsendTimeout: 10s\nvalidation: none\nholidays: false\nsendWindow: { days: mon-sun, opens: "00:00", closes: "24:00" }\n');
     const start = await mecene(['outreach', 'start', 'fondation-avenir', '--student', 'lea@etu.test', '--tutor', 'marc@tuteurs.test', '--ask', '4000', '--policy', policy]);
     expect(start.stderr).toBe('');
     expect(start.stdout).toMatch(/^Démarche lancée pour « Fondation "Avenir" » : processus sponsor-\d+, dossier [0-9a-f-]{36}\.\n$/);
@@ -83,7 +83,7 @@ describe('mecene CLI', () => {
   it('ends every failure with one French line and a non-zero code', async () => {
     const cases: [string[], Record<string, string | undefined>, number, RegExp][] = [
       [['outreach', 'start', 'x', '--student', 'a@b.test'], {}, 2, /^Option invalide : option obligatoire manquante : --tutor <adresse>$/],
-      [['outreach', 'reply', 'x', '--outcome', 'peut-être'], {}, 2, /^Option invalide : valeur « peut-être » invalide pour --outcome <issue> ; choix possibles : interested, meeting, declined$/],
+      [['outreach', 'reply', 'x', '--outcome', 'peut-être'], {}, 2, /^Option invalide : valeur « peut-être » invalide pour --outcome <issue> ; choix possibles : interested, meeting, declined, callback, out_of_office$/],
       [['sponsors', 'frobnicate'], {}, 2, /^Option invalide : (commande inconnue|trop d’arguments)/],
       [['outreach', 'status', 'personne'], {}, 1, /^Mécène inconnu : « personne »\. Voir `mecene sponsors list`\.$/],
       [['outreach', 'start', 'credit-cooperatif', '--student', 'lea@etu.test', '--tutor', 'marc@tuteurs.test', '--ask', 'beaucoup'], {}, 1, /^Données invalides : ask : montant en euros attendu/],

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeOutreach, outreachStatus, recordReply, restartFollowUps, startOutreach } from '../../src/service/outreach';
+import { nextSend } from '../../src/workflows/sponsor-outreach/relationship-plan';
+import type { RelationshipState, RelationshipTimings } from '../../src/workflows/sponsor-outreach/messages';
 import { pdfText } from '../support/pdf-text';
-import { seed, stageOf as stageIn, startTestStack, waitFor, type TestStack } from '../support/stack';
+import { seed, stageOf as stageIn, startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
 
 /** Second-scale policy: the same process that waits weeks in production. */
-const fast = { followUps: ['2s', '4s'], grace: '2s', sendTimeout: '10s' };
+const fast = { ...SEND_NOW, followUps: ['2s', '4s'], grace: '2s', sendTimeout: '10s' };
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -82,46 +84,47 @@ describe('sponsor outreach, end to end on real Temporal, PostgreSQL and SMTP', (
     }, 'a follow-up after restart');
     expect(afterRestart[3].inReplyTo).toBe(initial.messageId);
 
+    // Closing without a reply: the relationship is lost, with the reason given.
     const closed = await closeOutreach(stack.outreach, sponsor.slug, { reason: 'sans réponse', by: tutor.email });
-    expect(closed.stage).toBe('closed');
+    expect(closed.stage).toBe('lost');
 
     // 6. The timeline in PostgreSQL tells the same story.
     const view = await outreachStatus(stack.outreach, sponsor.slug);
-    expect(view.dossier?.stage).toBe('closed');
+    expect(view.dossier?.stage).toBe('lost');
     expect(view.dossier?.closeReason).toBe('sans réponse');
     const kinds = view.events.map((e) => e.kind);
     expect(kinds.slice(0, 6)).toEqual(['started', 'proposal_generated', 'email_sent', 'email_sent', 'email_sent', 'escalated']);
     expect(kinds).toContain('followups_restarted');
-    expect(kinds.at(-1)).toBe('closed');
+    expect(kinds.at(-1)).toBe('ended');
     expect(view.emails.every((e) => e.status === 'sent')).toBe(true);
   });
 
   it('a recorded reply stops the follow-ups at once and moves the stage', async () => {
     const { student, tutor, sponsor } = await seed(stack.sql);
     const contact = sponsor.contacts[0].email;
-    await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 1200, policy: { followUps: ['3s'], grace: '2s', sendTimeout: '10s' } });
+    await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 1200, policy: { ...SEND_NOW, followUps: ['3s'], grace: '2s', sendTimeout: '10s' } });
     await waitFor(async () => (await mailsTo(contact)).length === 1, 'the first email');
     const status = await recordReply(stack.outreach, sponsor.slug, { outcome: 'meeting', note: 'RDV le 12 janvier' });
     expect(status.stage).toBe('meeting');
-    expect(status.next).toBeNull();
+    expect(nextSend(status as RelationshipState, {} as RelationshipTimings)).toBeNull(); // no more emails to the sponsor
     // The update returns once PostgreSQL has the stage.
     expect(await stageOf(sponsor.id)).toBe('meeting');
     await new Promise((r) => setTimeout(r, 6000)); // past the follow-up and grace
     expect(await mailsTo(contact)).toHaveLength(1);
     expect(await mailsTo(tutor.email)).toHaveLength(0);
 
-    // A later "declined" ends the dossier as lost; further replies are refused with a clear message.
-    const declined = await recordReply(stack.outreach, sponsor.slug, { outcome: 'declined', note: 'budget 2027 bouclé' });
-    expect(declined.stage).toBe('declined');
+    // A later "declined" ends the dossier as lost, with its reason; further replies are refused with a clear message.
+    const declined = await recordReply(stack.outreach, sponsor.slug, { outcome: 'declined', reason: 'budget', note: 'budget 2027 bouclé' });
+    expect(declined.stage).toBe('lost');
     await expect(recordReply(stack.outreach, sponsor.slug, { outcome: 'interested' })).rejects.toThrow(/error\.(outreachClosed|noOutreach)/);
     const [row] = await stack.sql<{ closed_at: Date | null; close_reason: string }[]>`SELECT closed_at, close_reason FROM dossiers WHERE organisation_id = ${sponsor.id}`;
     expect(row.closed_at).not.toBeNull();
-    expect(row.close_reason).toBe('declined');
+    expect(row.close_reason).toBe('declined:budget');
   });
 
   it('refuses a second outreach for the same sponsor, naming the running one', async () => {
     const { student, tutor, sponsor } = await seed(stack.sql);
-    const input = { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 800, policy: { followUps: ['1h'], grace: '1h', sendTimeout: '10s' } };
+    const input = { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 800, policy: { ...SEND_NOW, followUps: ['1h'], grace: '1h', sendTimeout: '10s' } };
     const first = await startOutreach(stack.outreach, input);
     await expect(startOutreach(stack.outreach, input)).rejects.toMatchObject({ key: 'error.outreachRunning', params: expect.objectContaining({ workflowId: first.workflowId }) });
     // Even before the dossier row exists, Temporal's id conflict policy refuses it.
@@ -136,7 +139,7 @@ describe('sponsor outreach, end to end on real Temporal, PostgreSQL and SMTP', (
     const contact = sponsor.contacts[0].email;
     stack.catcher.setAvailable(false);
     try {
-      await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 500, policy: { followUps: ['1h'], grace: '1h', sendTimeout: '10s' } });
+      await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 500, policy: { ...SEND_NOW, followUps: ['1h'], grace: '1h', sendTimeout: '10s' } });
       await waitFor(async () => {
         const [row] = await stack.sql<{ attempts: number; error: string | null }[]>`
           SELECT e.attempts, e.error FROM emails e JOIN dossiers d ON d.id = e.dossier_id WHERE d.organisation_id = ${sponsor.id}`;

@@ -15,7 +15,7 @@ import { startOutreach } from '../../src/service/outreach';
 import { addSponsor, type Sponsor } from '../../src/service/sponsors';
 import type { OutreachStage, SponsorOutreachInput } from '../../src/workflows/sponsor-outreach/messages';
 import { seedApplication, seedFunder } from '../support/funding-seed';
-import { startTestStack, waitFor, type TestStack } from '../support/stack';
+import { startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
 
 /**
  * The treasurer's pipeline on real services: dossiers written by the real activities (and two
@@ -146,7 +146,7 @@ describe('the treasurer’s pipeline', () => {
     // Two outreach processes through the real workflow, left waiting for their follow-up.
     const live = [await sponsor('Crédit Coopératif'), await sponsor('Mutuelle du Rhône')];
     for (const s of live) {
-      await startOutreach(stack.outreach, { sponsor: s.slug, student: student.email, tutor: tutor.email, ask: '3 200,50', policy: { followUps: ['1h'], grace: '1h', sendTimeout: '20s' } });
+      await startOutreach(stack.outreach, { sponsor: s.slug, student: student.email, tutor: tutor.email, ask: '3 200,50', policy: { ...SEND_NOW, followUps: ['1h'], grace: '1h', sendTimeout: '20s' } });
     }
     await waitFor(async () => {
       const rows = await stack.sql<{ stage: string }[]>`SELECT stage FROM pipeline_items WHERE organisation_id IN ${stack.sql(live.map((s) => s.id))}`;

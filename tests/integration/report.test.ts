@@ -12,7 +12,7 @@ import { loadAssociation } from '../../src/templates/association';
 import { seedApplication, seedDossier, seedFunder, seedSponsorPayment } from '../support/funding-seed';
 import { pdfText } from '../support/pdf-text';
 import { TEMPLATES_DIR } from '../support/deps';
-import { seed, stageOf, startTestStack, waitFor, type TestStack } from '../support/stack';
+import { seed, stageOf, startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
 
 /**
  * A campaign from January to June 2026, written as the activities leave it: four sponsor
@@ -405,7 +405,7 @@ describe('report of real outreach', () => {
     const tutor = students.find((p) => p.role === 'tutor')!.email;
     const alpha = await sponsor('Mutuelle Alpha', 'alpha@mutuelle.test');
     const beta = await sponsor('Banque Beta', 'beta@banque.test');
-    const policy = { followUps: ['1h'], grace: '1h', sendTimeout: '10s' };
+    const policy = { ...SEND_NOW, followUps: ['1h'], grace: '1h', sendTimeout: '10s' };
     for (const s of [alpha, beta]) await startOutreach(stack.outreach, { sponsor: s.slug, student, tutor, ask: '1500', policy });
     for (const s of [alpha, beta]) await waitFor(async () => (await stageOf(stack.sql, s.id)) === 'contacted', `${s.slug} contacted`);
     await recordReply(stack.outreach, alpha.slug, { outcome: 'meeting', note: 'RDV le 3' });
@@ -425,7 +425,7 @@ describe('report of real outreach', () => {
     expect(report.meetings.items.map((m) => [m.sponsor, m.on, m.stage])).toEqual([['Mutuelle Alpha', today, 'meeting']]);
     const mine = report.sponsors.filter((s) => s.slug === alpha.slug || s.slug === beta.slug).sort((a, b) => a.slug.localeCompare(b.slug));
     expect(mine.map((s) => [s.sponsor, s.stage, s.askedCents, s.reason])).toEqual([
-      ['Banque Beta', 'declined', 150_000, 'Pas de budget cette année'],
+      ['Banque Beta', 'lost', 150_000, 'Pas de budget cette année'],
       ['Mutuelle Alpha', 'meeting', 150_000, null],
     ]);
     expect(report.refusals.reasons).toContainEqual({ reason: 'Pas de budget cette année', count: 1, sponsors: 1, funders: 0, counterparts: ['Banque Beta'] });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/runtime/temporal-dev-server';
-import { waitFor } from '../support/stack';
+import { waitFor, SEND_NOW } from '../support/stack';
 
 /**
  * `npm start` on embedded defaults (PGlite, mail catcher, Temporal dev server), twice over the
@@ -35,7 +35,7 @@ describe('npm start', () => {
   it('starts on embedded defaults, serves the API, stops cleanly, and restarts where it was', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'mecene-start-'));
     const [http, db, temporal, ui, smtp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-    const env = { DATA_DIR: dataDir, HTTP_PORT: String(http), MECENE_DB_PORT: String(db), TEMPORAL_PORT: String(temporal), TEMPORAL_UI_PORT: String(ui), MECENE_SMTP_PORT: String(smtp), LOG_LEVEL: 'info' };
+    const env = { DATA_DIR: dataDir, HTTP_PORT: String(http), MECENE_DB_PORT: String(db), TEMPORAL_PORT: String(temporal), TEMPORAL_UI_PORT: String(ui), MECENE_SMTP_PORT: String(smtp), LOG_LEVEL: 'info', SEND_WINDOW_DAYS: 'mon-sun', SEND_WINDOW_OPENS: '00:00', SEND_WINDOW_CLOSES: '24:00' };
     const api = `http://127.0.0.1:${http}`;
     const json = async (url: string, init?: RequestInit): Promise<any> => (await fetch(`${api}${url}`, { ...init, headers: { "content-type": "application/json" } })).json();
 
@@ -49,7 +49,7 @@ describe('npm start', () => {
     await json('/api/people', { method: 'POST', body: JSON.stringify({ role: 'student', name: 'Inès Garnier', email: 'ines@etu.test' }) });
     await json('/api/people', { method: 'POST', body: JSON.stringify({ role: 'tutor', name: 'Yves Morel', email: 'yves@tut.test' }) });
     await json('/api/sponsors', { method: 'POST', body: JSON.stringify({ name: 'Banque Alpine', contactName: 'Rose Blanc', contactEmail: 'rose@alpine.test', source: 'salon' }) });
-    const started = await json('/api/outreach', { method: 'POST', body: JSON.stringify({ sponsor: 'banque-alpine', student: 'ines@etu.test', tutor: 'yves@tut.test', ask: 1000, policy: { followUps: ['1h'], grace: '1h' } }) });
+    const started = await json('/api/outreach', { method: 'POST', body: JSON.stringify({ sponsor: 'banque-alpine', student: 'ines@etu.test', tutor: 'yves@tut.test', ask: 1000, policy: { ...SEND_NOW, followUps: ['1h'], grace: '1h' } }) });
     expect(started.workflowId).toMatch(/^sponsor-\d+$/);
     await waitFor(async () => (await json('/api/mail')).length === 1, 'the caught email');
 
@@ -71,7 +71,7 @@ describe('npm start', () => {
     expect(status.live).toMatchObject({ stage: 'contacted', next: { action: 'followup', n: 1 } });
     expect((await json('/api/mail')).length).toBe(1);
     const closed = await json('/api/outreach/banque-alpine/close', { method: 'POST', body: JSON.stringify({ reason: 'fin du test' }) });
-    expect(closed.stage).toBe('closed');
+    expect(closed.stage).toBe('lost');
 
     process.kill(-child.pid!, 'SIGINT');
     expect(await run.exited).toBe(0);

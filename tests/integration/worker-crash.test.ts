@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { closeOutreach, startOutreach } from '../../src/service/outreach';
-import { seed, stageOf, startTestStack, waitFor, type TestStack } from '../support/stack';
+import { seed, stageOf, startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
 
 /**
  * The worker is a separate process killed with SIGKILL, as when a machine dies: the dossier
@@ -63,7 +63,7 @@ describe('a worker that dies', () => {
     const { student, tutor, sponsor } = await seed(stack.sql);
     const contact = sponsor.contacts[0].email;
     let worker = await startWorkerProcess();
-    await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 3000, policy: { followUps: ['5s'], grace: '1h', sendTimeout: '5s' } });
+    await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 3000, policy: { ...SEND_NOW, followUps: ['5s'], grace: '1h', sendTimeout: '5s' } });
     await waitFor(async () => (await countsByMessageId(contact)).size === 1, 'the first email');
     await kill(worker);
     await new Promise((r) => setTimeout(r, 6000)); // the follow-up falls due while no worker runs
@@ -82,7 +82,7 @@ describe('a worker that dies', () => {
     let worker = await startWorkerProcess();
     // The SMTP server receives the whole message but withholds its "250 OK": the sender is mid-send.
     const held = stack.catcher.holdNext((envelope) => envelope.to.includes(contact));
-    await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 3000, policy: { followUps: ['1h'], grace: '1h', sendTimeout: '4s' } });
+    await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 3000, policy: { ...SEND_NOW, followUps: ['1h'], grace: '1h', sendTimeout: '4s' } });
     const hold = await held;
     await kill(worker);
     hold.release(); // the connection is gone: a real MTA discards an unacknowledged message

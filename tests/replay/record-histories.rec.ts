@@ -4,12 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { optOutToken } from '../../src/domain/opt-out';
 import { closeOutreach, recordReply, restartFollowUps, startOutreach } from '../../src/service/outreach';
+import { handOverDossier, pauseDossier, recordMeetingResult, recordPayment, recordPledge, resubmitProposal, resumeDossier, scheduleMeeting } from '../../src/service/relationship';
 import { addFunder, completeDraft, markDocumentReady, moveDeadline, recordDecision, recordMoney, recordReportSubmitted, recordSubmission, reviewApplication, signOffBudget, startApplication } from '../../src/service/applications';
 import { addPerson } from '../../src/service/people';
 import { fundingApplicationId } from '../../src/workflows/funding-application/messages';
 import { sponsorOutreachId } from '../../src/workflows/sponsor-outreach/messages';
 import { TEST_SECRET } from '../support/deps';
-import { seed, stageOf, startTestStack, waitFor, type TestStack } from '../support/stack';
+import { seed, stageOf, startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
 
 /**
  * Records finished runs of the sponsor outreach workflow, one per scenario, into
@@ -47,7 +48,7 @@ const stage = (id: number) => stageOf(stack.sql, id);
 
 it('records: silence, follow-ups, tutor alert, restart, close', async () => {
   const { student, tutor, sponsor } = await seed(stack.sql);
-  await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 2500, policy: { followUps: ['1s', '2s'], grace: '1s', sendTimeout: '10s' } });
+  await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 2500, policy: { ...SEND_NOW, followUps: ['1s', '2s'], grace: '1s', sendTimeout: '10s' } });
   await waitFor(async () => (await stage(sponsor.id)) === 'escalated', 'escalated');
   await restartFollowUps(stack.outreach, sponsor.slug, { by: tutor.email });
   await waitFor(async () => (await stage(sponsor.id)) === 'escalated', 'escalated again');
@@ -57,7 +58,7 @@ it('records: silence, follow-ups, tutor alert, restart, close', async () => {
 
 it('records: reply meeting, then declined', async () => {
   const { student, tutor, sponsor } = await seed(stack.sql);
-  await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 900, policy: { followUps: ['1s', '60s'], grace: '60s', sendTimeout: '10s' } });
+  await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 900, policy: { ...SEND_NOW, followUps: ['1s', '60s'], grace: '60s', sendTimeout: '10s' } });
   await waitFor(async () => (await stage(sponsor.id)) === 'followed_up', 'followed_up');
   await recordReply(stack.outreach, sponsor.slug, { outcome: 'meeting', note: 'RDV' });
   await recordReply(stack.outreach, sponsor.slug, { outcome: 'declined', note: 'budget' });
@@ -66,7 +67,7 @@ it('records: reply meeting, then declined', async () => {
 
 it('records: the contact objects before a follow-up', async () => {
   const { student, tutor, sponsor } = await seed(stack.sql);
-  await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 300, policy: { followUps: ['2s'], grace: '60s', sendTimeout: '10s' } });
+  await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 300, policy: { ...SEND_NOW, followUps: ['2s'], grace: '60s', sendTimeout: '10s' } });
   await waitFor(async () => (await stage(sponsor.id)) === 'contacted', 'contacted');
   await stack.app.inject({ method: 'POST', url: `/opt-out/${optOutToken(TEST_SECRET, sponsor.contacts[0].id)}` });
   await save(sponsor.id, 'opted-out');
@@ -129,4 +130,75 @@ it('records application: a run that continues as new', async () => {
   for (const document of docs) await markDocumentReady(stack.outreach, a.ref, { document, by: a.student.email });
   await waitFor(async () => (await handle.describe()).runId !== firstRun, 'continue-as-new');
   await writeHistory(handle.workflowId, firstRun, 'funding-application-continued-as-new');
+});
+
+// The whole sponsor relationship (since `sponsor-relationship`): `npm run histories:record -- -t relationship`.
+const relationshipPolicy = { followUps: ['2s'], grace: '1h', sendTimeout: '10s', holidays: false, nextStep: '1h', escalateAfter: '1s', meetingReminder: '2s', instalmentGrace: '1s' };
+async function relationship(policy: Record<string, unknown>) {
+  const { student, tutor, sponsor } = await seed(stack.sql);
+  const suffix = Math.random().toString(36).slice(2, 7);
+  const treasurer = await addPerson(stack.sql, { role: 'treasurer', name: 'Nadia Benali', email: `nadia.${suffix}@tresorerie.test` });
+  await startOutreach(stack.outreach, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 3000, policy });
+  const mails = async (to: string) => (await stack.catcher.store.list()).filter((m) => m.to.includes(to));
+  const links = async (version: number) => {
+    const request = await waitFor(async () => {
+      for (const m of await mails(tutor.email)) {
+        const full = (await stack.catcher.store.get(m.id))!;
+        if (full.text.includes(`version ${version}`) && full.subject.includes(sponsor.name)) return full;
+      }
+      return null;
+    }, `validation request v${version}`);
+    return [...request.text.matchAll(/http:\/\/127\.0\.0\.1:3600(\/validation\/\S+)/g)].map((m) => m[1]);
+  };
+  return { student, tutor, sponsor, treasurer, mails, links };
+}
+const done = async (sponsorId: number, name: string) => {
+  const handle = stack.client.workflow.getHandle(sponsorOutreachId(sponsorId));
+  await handle.result();
+  await writeHistory(handle.workflowId, undefined, `sponsor-relationship-${name}`);
+};
+
+it('records relationship: validation, meeting, pledge, payments, won', async () => {
+  const r = await relationship(relationshipPolicy);
+  const [approve] = await r.links(1);
+  await stack.app.inject({ method: 'POST', url: approve });
+  await waitFor(async () => (await r.mails(r.sponsor.contacts[0].email)).length >= 1, 'first email');
+  await recordReply(stack.outreach, r.sponsor.slug, { outcome: 'meeting', note: 'RDV' });
+  await scheduleMeeting(stack.outreach, r.sponsor.slug, { at: new Date(Date.now() + 3000).toISOString(), duration: 30, place: 'Paris', by: r.student.email });
+  await waitFor(async () => (await stageOf(stack.sql, r.sponsor.id)) === 'meeting' && (await r.mails(r.student.email)).length >= 1, 'meeting reminder');
+  await recordMeetingResult(stack.outreach, r.sponsor.slug, { meeting: 1, summary: 'accord', by: r.student.email });
+  await recordPledge(stack.outreach, r.sponsor.slug, { amount: '3000', instalments: [{ expected: new Date(Date.now() + 500).toISOString(), amount: '1000' }, { expected: new Date(Date.now() + 86_400_000).toISOString(), amount: '2000' }], by: r.student.email });
+  await new Promise((resolve) => setTimeout(resolve, 2500)); // the late instalment's reminder
+  await recordPayment(stack.outreach, r.sponsor.slug, { amount: '1000', as: r.treasurer.email });
+  await recordPayment(stack.outreach, r.sponsor.slug, { amount: '2000', as: r.treasurer.email });
+  await done(r.sponsor.id, 'validation-meeting-pledge-won');
+});
+
+it('records relationship: changes, resubmission, callback, declined with a closing email', async () => {
+  const r = await relationship(relationshipPolicy);
+  const [, changes] = await r.links(1);
+  await stack.app.inject({ method: 'POST', url: changes, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'comment=plus+de+d%C3%A9tails' });
+  await waitFor(async () => (await stageOf(stack.sql, r.sponsor.id)) === 'changes_requested', 'changes requested');
+  await resubmitProposal(stack.outreach, r.sponsor.slug, { ask: '3500', by: r.student.email });
+  const [approve] = await r.links(2);
+  await stack.app.inject({ method: 'POST', url: approve });
+  await waitFor(async () => (await r.mails(r.sponsor.contacts[0].email)).length >= 1, 'first email');
+  await recordReply(stack.outreach, r.sponsor.slug, { outcome: 'callback', note: 'plus tard', until: new Date(Date.now() + 2000).toISOString() });
+  await waitFor(async () => (await r.mails(r.sponsor.contacts[0].email)).length >= 2, 'follow-up after the callback');
+  await recordReply(stack.outreach, r.sponsor.slug, { outcome: 'declined', reason: 'budget', closingEmail: true, note: 'budget' });
+  await done(r.sponsor.id, 'changes-callback-declined');
+});
+
+it('records relationship: pause, handover, restart after the alert, opted out', async () => {
+  const r = await relationship({ ...relationshipPolicy, validation: 'none', grace: '1s' });
+  const contact = r.sponsor.contacts[0];
+  await waitFor(async () => (await r.mails(contact.email)).length >= 1, 'first email');
+  await pauseDossier(stack.outreach, r.sponsor.slug, { reason: 'examens', by: r.tutor.email });
+  await resumeDossier(stack.outreach, r.sponsor.slug, { by: r.tutor.email });
+  const next = await addPerson(stack.sql, { role: 'student', name: 'Léa Fournier', email: `lea.${r.sponsor.slug}@etu.test` });
+  await handOverDossier(stack.outreach, r.sponsor.slug, { to: next.email, by: r.tutor.email });
+  await waitFor(async () => (await stageOf(stack.sql, r.sponsor.id)) === 'escalated', 'escalated');
+  await restartFollowUps(stack.outreach, r.sponsor.slug, { by: r.tutor.email });
+  await stack.app.inject({ method: 'POST', url: `/opt-out/${optOutToken(TEST_SECRET, contact.id)}` });
+  await done(r.sponsor.id, 'pause-handover-restart-opted-out');
 });

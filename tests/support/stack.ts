@@ -9,12 +9,22 @@ import { createMeceneWorker, installRuntime } from '../../worker';
 import { createActivities, type ActivityDeps } from '../../src/activities';
 import { buildApp } from '../../src/api/app';
 import type { Sql } from '../../src/db/sql';
+import type { SendSettings } from '../../src/domain/send-rules';
 import { startMailCatcher, type MailCatcher } from '../../src/mail/catcher';
 import type { OutreachDeps } from '../../src/service/outreach';
 import { createScratchDatabase, type ScratchDatabase } from './database';
 import { TEST_SECRET, buildTestActivityDeps } from './deps';
 
 export type TestDatabase = ScratchDatabase;
+
+/**
+ * Tests send at any hour (CI runs at night and on Sundays) and far more than 40 emails a day:
+ * the window is always open and the caps out of reach, except where a test sets its own.
+ */
+export const TEST_SENDING: SendSettings = { days: [1, 2, 3, 4, 5, 6, 7], opens: '00:00', closes: '24:00', blackouts: [], dailyCap: 100_000, domainCap: 100_000 };
+
+/** A policy fragment for tests that are not about validation or holidays: the proposal goes at once, any day. */
+export const SEND_NOW = { validation: 'none', holidays: false } as const;
 
 /** A fresh, migrated database for one test file, named after the run (global setup drops leftovers). */
 export async function createTestDatabase(): Promise<TestDatabase> {
@@ -56,7 +66,7 @@ export async function startTestStack(opts: { worker?: boolean } = {}): Promise<T
   const client = new Client({ connection });
   const taskQueue = `test-${Math.random().toString(36).slice(2, 10)}`;
   const deps = await buildTestActivityDeps(db.sql, catcher.port, dataDir);
-  const app = await buildApp({ sql: db.sql, client, taskQueue, mailStore: catcher.store, secret: TEST_SECRET, associationName: deps.association.name, association: deps.association, documentsDir: deps.documentsDir });
+  const app = await buildApp({ sql: db.sql, client, taskQueue, mailStore: catcher.store, secret: TEST_SECRET, associationName: deps.association.name, association: deps.association, documentsDir: deps.documentsDir, sending: TEST_SENDING });
 
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
@@ -69,7 +79,7 @@ export async function startTestStack(opts: { worker?: boolean } = {}): Promise<T
     taskQueue,
     dataDir,
     deps,
-    outreach: { sql: db.sql, client, taskQueue },
+    outreach: { sql: db.sql, client, taskQueue, sending: TEST_SENDING },
     app,
     async startWorker() {
       workerConnection ??= await NativeConnection.connect({ address });

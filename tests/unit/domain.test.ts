@@ -59,9 +59,15 @@ describe('input schemas', () => {
     expect(r.error!.issues.map((i) => i.path.join('.')).sort()).toEqual(['contactEmail', 'kind', 'name', 'source', 'website']);
   });
   it('validates a follow-up policy and fills defaults', () => {
-    expect(policySchema.parse({})).toEqual({ followUps: ['7d', '14d'], grace: '7d', sendTimeout: '2m' });
-    const r = policySchema.safeParse({ followUps: ['7d', '7d'], grace: 'soon', extra: 1 });
-    expect(r.error!.issues.map((i) => i.path.join('.')).sort()).toEqual(['', 'followUps.1', 'grace'].sort());
+    expect(policySchema.parse({})).toEqual({
+      followUps: ['7d', '14d'], grace: '7d', sendTimeout: '2m', holidays: true, validation: 'tutor',
+      validationReminder: '2bd', validationEscalation: '4bd', validationFlag: '6bd',
+      nextStep: '7d', meetingResult: '2d', meetingReminder: '1d', instalmentGrace: '7d', escalateAfter: '3d', linkTtl: '7d', historyLimit: 5000,
+    });
+    const r = policySchema.safeParse({ followUps: ['7d', '7d'], grace: 'soon', extra: 1, validationReminder: '2 jours', validation: 'personne' });
+    expect(r.error!.issues.map((i) => i.path.join('.')).sort()).toEqual(['', 'validation'].sort());
+    const later = policySchema.safeParse({ followUps: ['7d', '7d'], grace: 'soon', validationReminder: '2 jours' });
+    expect(later.error!.issues.map((i) => i.path.join('.')).sort()).toEqual(['followUps.1', 'grace', 'validationReminder'].sort());
   });
   it('turns the amount asked into cents and lower-cases addresses', () => {
     const parsed = outreachStartInput.parse({ sponsor: 'x', student: 'Lea@Etu.TEST', tutor: 'm@t.test', ask: '1 200,5' });

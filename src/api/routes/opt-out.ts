@@ -2,19 +2,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { verifyOptOutToken } from '../../domain/opt-out';
 import { t, type Lang } from '../../i18n';
 import { requestLang, type ApiDeps } from '../app';
+import { escapeHtml as escape, page as htmlPage } from '../page';
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function page(reply: FastifyReply, status: number, lang: Lang, body: string) {
-  return reply
-    .status(status)
-    .type('text/html; charset=utf-8')
-    .send(
-      `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-        `<title>${escape(t('optout.title', {}, lang))}</title></head>` +
-        `<body style="font-family:sans-serif;max-width:40em;margin:3em auto">${body}</body></html>`,
-    );
-}
+const page = (reply: FastifyReply, status: number, lang: Lang, body: string) => htmlPage(reply, status, lang, t('optout.title', {}, lang), body);
 
 /**
  * The objection link of every outreach email (CNIL). GET shows a confirmation (mail scanners

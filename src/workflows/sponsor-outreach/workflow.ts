@@ -25,7 +25,10 @@ import {
   type ReplyInput,
   type SentEmail,
   type SponsorOutreachInput,
+  type RelationshipInput,
+  type RelationshipState,
 } from './messages';
+import { sponsorRelationship } from './relationship';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -40,7 +43,15 @@ type Request =
  * proposal PDF → first email → follow-ups at the policy's offsets → silence ends in an alert
  * to the tutor, who closes the dossier or restarts the follow-ups. A reply stops everything.
  */
-export async function sponsorOutreach(input: SponsorOutreachInput): Promise<OutreachStatus> {
+export async function sponsorOutreach(input: SponsorOutreachInput | RelationshipInput): Promise<OutreachStatus | RelationshipState> {
+  // Dossiers started with the whole relationship's input run the new process; those started
+  // before keep the first one until they end (their histories have no marker).
+  if ('contactIds' in input && patched('sponsor-relationship')) return sponsorRelationship(input);
+  return firstOutreach(input);
+}
+
+/** The first version: proposal, first email, follow-ups, alert, reply (kept for running dossiers). */
+async function firstOutreach(input: SponsorOutreachInput): Promise<OutreachStatus> {
   const { dossierId, timings } = input;
 
   const storeOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '500ms', maximumInterval: '10s' } } as const;
