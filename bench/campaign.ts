@@ -1,30 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../src/activities';
 import type { Sql } from '../src/db/sql';
-import { recordReplyUpdate, sponsorOutreachId, type SponsorOutreachInput } from '../src/workflows/sponsor-outreach/messages';
+import { recordRelationshipReplyUpdate, sponsorOutreachId } from '../src/workflows/sponsor-outreach/messages';
+import { benchRelationshipInput } from './relationship-input';
 import { buildTestActivityDeps } from '../tests/support/deps';
 import { seedSponsors } from './seed';
 import { pool } from './stats';
 
-/** The policy of a campaign run: no follow-up falls due during the measure. */
-const POLICY = { followUps: ['30d'], grace: '30d', sendTimeout: '1m' };
-const TIMINGS = { followUpsMs: [30 * 86_400_000], graceMs: 30 * 86_400_000, sendTimeoutMs: 60_000 };
 export const CONCURRENCY = 50;
 
-function inputFor(seed: Awaited<ReturnType<typeof seedSponsors>>, s: { id: number; slug: string; name: string; contactId: number }): SponsorOutreachInput {
-  return {
-    dossierId: randomUUID(),
-    sponsor: { id: s.id, slug: s.slug, name: s.name },
-    contactId: s.contactId,
-    studentId: seed.studentId,
-    tutorId: seed.tutorId,
-    amountAskedCents: 250_000,
-    lang: 'fr',
-    policy: POLICY,
-    timings: TIMINGS,
-  };
-}
+const inputFor = (seed: Awaited<ReturnType<typeof seedSponsors>>, s: { id: number; slug: string; name: string; contactId: number }) => benchRelationshipInput(seed, s, 250_000);
 
 /**
  * The campaign through Temporal: start N processes, and as each sponsor's first email goes
@@ -46,7 +31,7 @@ export async function campaignWithTemporal(opts: { sql: Sql; client: Client; tas
     fresh.forEach((id) => replied.add(id));
     replies.push(
       pool(fresh, CONCURRENCY, (id) =>
-        opts.client.workflow.getHandle(sponsorOutreachId(id)).executeUpdate(recordReplyUpdate, { args: [{ outcome: 'declined', note: 'bench' }] }),
+        opts.client.workflow.getHandle(sponsorOutreachId(id)).executeUpdate(recordRelationshipReplyUpdate, { args: [{ outcome: 'declined', reason: 'other', note: 'bench' }] }),
       ),
     );
     if (!fresh.length) await new Promise((r) => setTimeout(r, 50));
@@ -73,10 +58,11 @@ export async function campaignBaseline(opts: { sql: Sql; smtpPort: number; dataD
     const d = input.dossierId;
     await a.openDossier(input);
     const doc = await a.renderProposal({ dossierId: d, version: 1 });
-    await a.recordDossierStep({ dossierId: d, eventKey: `${d}:1`, kind: 'proposal_generated', stage: 'preparing', detail: { documentId: doc.documentId }, next: null });
-    const sent = await a.sendDossierEmail({ dossierId: d, key: `${d}:initial`, kind: 'initial', documentId: doc.documentId });
+    await a.recordDossierStep({ dossierId: d, eventKey: `${d}:1`, kind: 'proposal_generated', stage: 'approved', detail: { documentId: doc.documentId }, next: null });
+    await a.reserveSendSlot({ key: `${d}:initial`, domain: input.recipientDomain, notBefore: new Date().toISOString(), rules: input.timings.sendRules, dailyCap: input.timings.dailyCap, domainCap: input.timings.domainCap });
+    const sent = await a.sendDossierEmail({ dossierId: d, key: `${d}:initial`, kind: 'initial', contactId: s.contactId });
     await a.recordDossierStep({ dossierId: d, eventKey: `${d}:2`, kind: 'email_sent', stage: 'contacted', detail: { messageId: sent.messageId }, next: { action: 'followup', n: 1, at: new Date().toISOString() } });
-    await a.recordDossierStep({ dossierId: d, eventKey: `${d}:3`, kind: 'reply_recorded', stage: 'declined', detail: { outcome: 'declined' }, next: null, close: { reason: 'declined' } });
+    await a.recordDossierStep({ dossierId: d, eventKey: `${d}:3`, kind: 'reply_recorded', stage: 'lost', detail: { outcome: 'declined' }, next: null, close: { reason: 'declined:other' } });
   });
   const elapsed = (performance.now() - started) / 1000;
   deps.transport.close();

@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Sql } from '../src/db/sql';
-import { recordReplyUpdate, sponsorOutreachId } from '../src/workflows/sponsor-outreach/messages';
+import { recordRelationshipReplyUpdate, sponsorOutreachId } from '../src/workflows/sponsor-outreach/messages';
+import { benchRelationshipInput } from './relationship-input';
 import { seedSponsors } from './seed';
 import { percentile, pool, rssMiB } from './stats';
 
-const WEEKS = 30 * 86_400_000;
 
 /** Starts N processes and returns once every one has sent its first email and waits on its timers. */
 export async function fillWaiting(opts: { sql: Sql; client: Client; taskQueue: string; n: number; prefix: string }) {
@@ -19,17 +18,7 @@ export async function fillWaiting(opts: { sql: Sql; client: Client; taskQueue: s
       taskQueue: opts.taskQueue,
       workflowId: sponsorOutreachId(s.id),
       workflowIdConflictPolicy: 'FAIL',
-      args: [{
-        dossierId: randomUUID(),
-        sponsor: { id: s.id, slug: s.slug, name: s.name },
-        contactId: s.contactId,
-        studentId: seed.studentId,
-        tutorId: seed.tutorId,
-        amountAskedCents: 100_000,
-        lang: 'fr',
-        policy: { followUps: ['30d'], grace: '30d', sendTimeout: '1m' },
-        timings: { followUpsMs: [WEEKS], graceMs: WEEKS, sendTimeoutMs: 60_000 },
-      }],
+      args: [benchRelationshipInput(seed, s, 100_000)],
     }),
   );
   const ids = seed.sponsors.map((s) => s.id);
@@ -74,7 +63,7 @@ export async function reactionLatency(opts: { app: FastifyInstance; baseUrl: str
   }
   // Checked after the measure: every replied dossier has its stage in PostgreSQL.
   const [{ count }] = await opts.sql<{ count: number }[]>`
-    SELECT count(*)::int AS count FROM dossiers WHERE organisation_id IN ${opts.sql(opts.slugs.map((s) => s.id))} AND stage = 'interested' AND next_action IS NULL`;
+    SELECT count(*)::int AS count FROM dossiers WHERE organisation_id IN ${opts.sql(opts.slugs.map((s) => s.id))} AND stage = 'interested' AND next_action = 'next_step_reminder'`;
   if (count !== opts.slugs.length) throw new Error(`reaction: ${count} of ${opts.slugs.length} stages written`);
   return { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), n: latencies.length };
 }
@@ -82,7 +71,7 @@ export async function reactionLatency(opts: { app: FastifyInstance; baseUrl: str
 /** Every waiting dossier receives a reply at once (50 in flight): seconds until all are closed. */
 export async function drain(opts: { sql: Sql; client: Client; ids: number[] }): Promise<number> {
   const started = performance.now();
-  await pool(opts.ids, 50, (id) => opts.client.workflow.getHandle(sponsorOutreachId(id)).executeUpdate(recordReplyUpdate, { args: [{ outcome: 'declined', note: 'bench' }] }));
+  await pool(opts.ids, 50, (id) => opts.client.workflow.getHandle(sponsorOutreachId(id)).executeUpdate(recordRelationshipReplyUpdate, { args: [{ outcome: 'declined', reason: 'other', note: 'bench' }] }));
   const [{ count }] = await opts.sql<{ count: number }[]>`SELECT count(*)::int AS count FROM dossiers WHERE organisation_id IN ${opts.sql(opts.ids)} AND closed_at IS NOT NULL`;
   if (count !== opts.ids.length) throw new Error(`drain: ${count} of ${opts.ids.length} closed`);
   return (performance.now() - started) / 1000;

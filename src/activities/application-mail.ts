@@ -3,10 +3,11 @@ import type { Sql } from '../db/sql';
 import { formatDateTime } from '../domain/dates';
 import { formatEuros, type Lang } from '../domain/money';
 import { t } from '../i18n';
-import { TemplateError, type RenderedMail } from '../templates/mail';
+import type { RenderedMail } from '../templates/mail';
 import type { Alarm, Rung } from '../workflows/funding-application/messages';
 import type { ActivityDeps } from './deps';
 import { createOutbox } from './outbox';
+import { renderOrFail } from './template-failure';
 
 interface Person {
   name: string;
@@ -113,15 +114,6 @@ export function createApplicationMailActivities(deps: ActivityDeps) {
   const recipientsOf = (ctx: ApplicationContext, rung: Rung): Person[] =>
     rung === 'student' ? [ctx.student] : rung === 'tutor' ? [ctx.tutor] : ctx.treasurers.length ? ctx.treasurers : [ctx.tutor];
 
-  const render = <R>(fn: () => R): R => {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof TemplateError) throw ApplicationFailure.nonRetryable(error.message, 'TemplateError');
-      throw error;
-    }
-  };
-
   return {
     /** A reminder to the owner of a late (or soon due) step, or an escalation up the ladder; once per key. */
     async sendApplicationNotice({ applicationId, key, alarm }: { applicationId: string; key: string; alarm: Alarm }): Promise<{ messageId: string; to: string }> {
@@ -138,7 +130,7 @@ export function createApplicationMailActivities(deps: ActivityDeps) {
         dueOn: formatDateTime(alarm.dueAt, ctx.lang),
         actions: actionsFor(ctx, alarm),
       };
-      const rendered: RenderedMail = render(() =>
+      const rendered: RenderedMail = renderOrFail(() =>
         alarm.kind === 'reminder' ? templates.render('application-reminder', ctx.lang, variables) : templates.render('application-escalation', ctx.lang, { ...variables, owner }),
       );
       const row = await outbox.send({
@@ -160,7 +152,7 @@ export function createApplicationMailActivities(deps: ActivityDeps) {
       if (existing && existing.status !== 'sending') return { messageId: existing.message_id };
       const ctx = await loadApplicationContext(sql, applicationId);
       const [reviewer] = await sql<Person[]>`SELECT name, email FROM people WHERE email = ${by}`;
-      const rendered = render(() =>
+      const rendered = renderOrFail(() =>
         templates.render('application-changes', ctx.lang, {
           ...common(ctx),
           reviewer: reviewer?.name ?? by,

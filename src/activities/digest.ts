@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { digestRecipients, isEmptyDigest, treasurerDigest, tutorDigest } from '../digest/compose';
 import { renderDigest } from '../digest/present';
-import { TemplateError } from '../templates/mail';
 import type { DigestDelivery, DigestRecipient, Lang } from '../workflows/digest/messages';
 import type { ActivityDeps } from './deps';
 import { createOutbox, type OutboxRow } from './outbox';
+import { renderOrFail } from './template-failure';
 
 export interface SendDigestInput {
   recipient: DigestRecipient;
@@ -62,13 +62,7 @@ export function createDigestActivities(deps: ActivityDeps) {
       const kind = `digest-${input.recipient.role}`;
       if (isEmptyDigest(digest)) return delivery(input, await outbox.skip({ key: input.key, kind, to: person.email }, EMPTY_DIGEST));
 
-      let rendered;
-      try {
-        rendered = renderDigest(templates, digest, input.lang, association);
-      } catch (error) {
-        if (error instanceof TemplateError) throw ApplicationFailure.nonRetryable(error.message, 'TemplateError');
-        throw error;
-      }
+      const rendered = renderOrFail(() => renderDigest(templates, digest, input.lang, association));
       const row = await outbox.send({ key: input.key, kind, to: person.email, subject: rendered.subject, html: rendered.html, text: rendered.text });
       return delivery(input, row);
     },

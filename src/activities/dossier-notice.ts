@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { SendMailOptions } from 'nodemailer';
 import { formatDateTime } from '../domain/dates';
 import { formatEuros } from '../domain/money';
 import { t } from '../i18n';
-import { TemplateError } from '../templates/mail';
 import type { ActivityDeps } from './deps';
 import { loadDossierContext, type DossierContext } from './dossier-context';
 import { createOutbox } from './outbox';
+import { renderOrFail } from './template-failure';
 
 interface Person {
   name: string;
@@ -77,15 +76,6 @@ export function createDossierNoticeActivities(deps: ActivityDeps) {
     }
   };
 
-  const render = <R>(fn: () => R): R => {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof TemplateError) throw ApplicationFailure.nonRetryable(error.message, 'TemplateError');
-      throw error;
-    }
-  };
-
   return {
     /** A reminder or an escalation about a dossier (or a notice to the student), once per key. */
     async sendDossierNotice(input: DossierNoticeInput): Promise<{ messageId: string; to: string }> {
@@ -105,7 +95,7 @@ export function createDossierNoticeActivities(deps: ActivityDeps) {
         actions,
         dossierUrl: `${publicUrl}/api/outreach/${ctx.sponsor.slug}`,
       };
-      const rendered = render(() =>
+      const rendered = renderOrFail(() =>
         input.kind === 'reminder' ? templates.render('dossier-reminder', ctx.lang, variables) : templates.render('dossier-escalation', ctx.lang, { ...variables, owner }),
       );
       const extra: Partial<SendMailOptions> = {};

@@ -6,11 +6,12 @@ import { formatDateTime, formatDay } from '../domain/dates';
 import { formatEuros } from '../domain/money';
 import { optOutToken } from '../domain/opt-out';
 import { t } from '../i18n';
-import { TemplateError, type RenderedMail } from '../templates/mail';
+import type { RenderedMail } from '../templates/mail';
 import type { EmailKind } from '../workflows/sponsor-outreach/messages';
 import type { ActivityDeps } from './deps';
 import { loadDossierContext, type DossierContext } from './dossier-context';
 import { createOutbox, type OutboxRow } from './outbox';
+import { templateFailure } from './template-failure';
 
 export { messageIdFor } from './outbox';
 
@@ -128,13 +129,7 @@ export function createMailActivities(deps: ActivityDeps) {
         return resultOf(await outbox.skip({ dossierId: ctx.id, key: input.key, kind: input.kind, to: ctx.contact.email }, 'opted out'));
       }
 
-      let composed: Awaited<ReturnType<typeof compose>>;
-      try {
-        composed = await compose(input, ctx);
-      } catch (error) {
-        if (error instanceof TemplateError) throw ApplicationFailure.nonRetryable(error.message, 'TemplateError');
-        throw error;
-      }
+      const composed = await compose(input, ctx).catch(templateFailure);
       const { rendered, to, headers, extra } = composed;
       const sent = await outbox.send({
         dossierId: ctx.id,

@@ -2,12 +2,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { formatDateTime } from '../domain/dates';
 import { meetingInvitationIcs } from '../domain/ics';
 import { t } from '../i18n';
-import { TemplateError } from '../templates/mail';
 import type { ActivityDeps } from './deps';
 import { loadDossierContext } from './dossier-context';
 import { dossierMailVariables } from './mail';
 import { createOutbox } from './outbox';
 import { optOutToken } from '../domain/opt-out';
+import { renderOrFail } from './template-failure';
 
 export interface MeetingDetails {
   /** The meeting's number in its dossier (UID of the calendar event with the dossier id). */
@@ -58,17 +58,13 @@ export function createMeetingActivities(deps: ActivityDeps) {
       const recipients = contactSkipped ? [ctx.student.email] : [ctx.contact.email, ctx.student.email];
       const where = [input.meeting.place, input.meeting.videoUrl ? t('meeting.video', { url: input.meeting.videoUrl }, ctx.lang) : undefined].filter(Boolean).join(' — ');
       const optOutUrl = `${publicUrl}/opt-out/${optOutToken(secret, ctx.contact.id)}`;
-      let rendered;
-      try {
-        rendered = templates.render('meeting-invitation', ctx.lang, {
+      const rendered = renderOrFail(() =>
+        templates.render('meeting-invitation', ctx.lang, {
           ...dossierMailVariables(association, ctx),
           optOutUrl,
           meeting: { when: formatDateTime(start, ctx.lang), duration: t('meeting.duration', { minutes: input.meeting.durationMin }, ctx.lang), where: where || '—' },
-        });
-      } catch (error) {
-        if (error instanceof TemplateError) throw ApplicationFailure.nonRetryable(error.message, 'TemplateError');
-        throw error;
-      }
+        }),
+      );
       const project = association.project[ctx.lang].title;
       const ics = meetingInvitationIcs({
         meetingId: `${ctx.id}-${input.meeting.id}`,

@@ -29,11 +29,11 @@ import {
 import { t } from '../i18n';
 import { describeError } from '../i18n/errors';
 import type { AssociationProfile } from '../templates/association';
-import { TemplateError } from '../templates/mail';
 import type { ActivityDeps } from './deps';
 import { loadDossierContext } from './dossier-context';
 import { createOutbox, type OutboxRow } from './outbox';
 import type { RenderedDocument } from './pdf';
+import { renderOrFail } from './template-failure';
 
 export interface RecordedPledge {
   pledgeId: string;
@@ -441,9 +441,8 @@ export function createMoneyActivities(deps: ActivityDeps) {
         return result(await outbox.skip({ dossierId, key, kind: 'receipt', to: ctx.contact.email }, 'opted out'));
       }
       const optOutUrl = `${publicUrl}/opt-out/${optOutToken(secret, ctx.contact.id)}`;
-      let rendered;
-      try {
-        rendered = templates.render('receipt', ctx.lang, {
+      const rendered = renderOrFail(() =>
+        templates.render('receipt', ctx.lang, {
           association: { name: association.name, website: association.website ?? '', email: association.email },
           sponsor: { name: ctx.sponsor.name, slug: ctx.sponsor.slug },
           contact: { name: ctx.contact.name, email: ctx.contact.email },
@@ -458,11 +457,8 @@ export function createMoneyActivities(deps: ActivityDeps) {
           },
           signatory: association.signatory,
           optOutUrl,
-        });
-      } catch (error) {
-        if (error instanceof TemplateError) throw ApplicationFailure.nonRetryable(error.message, 'TemplateError');
-        throw error;
-      }
+        }),
+      );
       const [file] = await sql<{ path: string }[]>`SELECT path FROM documents WHERE id = ${doc.documentId}`;
       const sent = await outbox.send({
         dossierId,

@@ -4,11 +4,12 @@ import { formatDateTime } from '../domain/dates';
 import { formatEuros } from '../domain/money';
 import { signValidationLink, type ValidationAction } from '../domain/signed-link';
 import { t } from '../i18n';
-import { TemplateError, type MailTemplateName, type MailTemplates, type MailVariables, type RenderedMail } from '../templates/mail';
+import { type MailTemplateName, type MailTemplates, type MailVariables, type RenderedMail } from '../templates/mail';
 import type { ActivityDeps } from './deps';
 import { loadDossierContext, type DossierContext } from './dossier-context';
 import { composeInitialEmail, proposalAttachment } from './mail';
 import { createOutbox, type OutboxRow } from './outbox';
+import { renderOrFail } from './template-failure';
 
 /**
  * Emails of the tutor validation: the request (the proposal PDF, the first email exactly as it
@@ -88,12 +89,7 @@ export function quoteText(text: string): string {
 }
 
 function render<N extends MailTemplateName>(templates: MailTemplates, name: N, lang: DossierContext['lang'], variables: MailVariables<N>): RenderedMail {
-  try {
-    return templates.render(name, lang, variables);
-  } catch (error) {
-    if (error instanceof TemplateError) throw ApplicationFailure.nonRetryable(error.message, 'TemplateError');
-    throw error;
-  }
+  return renderOrFail(() => templates.render(name, lang, variables));
 }
 
 const sentOf = (row: OutboxRow) => ({ to: row.to_address, messageId: row.message_id, subject: row.subject, sentAt: (row.sent_at ?? new Date()).toISOString() });
@@ -148,13 +144,7 @@ export function createValidationActivities(deps: ActivityDeps) {
     async sendValidationRequest(input: SendValidationRequestInput): Promise<ValidationMailResult> {
       const ctx = await loadDossierContext(sql, input.dossierId);
       const [{ tutor_id: tutorId }] = await sql<{ tutor_id: number }[]>`SELECT tutor_id FROM dossiers WHERE id = ${ctx.id}`;
-      let initial: ReturnType<typeof composeInitialEmail>;
-      try {
-        initial = composeInitialEmail(deps, ctx);
-      } catch (error) {
-        if (error instanceof TemplateError) throw ApplicationFailure.nonRetryable(error.message, 'TemplateError');
-        throw error;
-      }
+      const initial = renderOrFail(() => composeInitialEmail(deps, ctx));
       // Idempotent: a retry finds the row, and its expiry, as first written.
       await sql`
         INSERT INTO validation_requests (dossier_id, version, document_id, tutor_id, expires_at, email_to, email_subject, email_text)

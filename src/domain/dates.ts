@@ -1,3 +1,4 @@
+import { parisInstant } from '../workflows/shared/send-window';
 import type { Lang } from './money';
 
 /** Every date a person reads is in Paris time, whatever the server's zone. */
@@ -36,30 +37,10 @@ export function parisDay(date: Date): string {
   return parts;
 }
 
-const PARTS_FORMAT = new Intl.DateTimeFormat('en-GB', {
-  timeZone: TIME_ZONE,
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
-
-/** Paris's offset from UTC at an instant (ms): +1 h in winter, +2 h in summer. */
-function parisOffsetMs(instant: number): number {
-  const p = Object.fromEntries(PARTS_FORMAT.formatToParts(new Date(instant)).map((x) => [x.type, x.value]));
-  const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-  return wall - Math.floor(instant / 1000) * 1000;
-}
-
-/** The instant a Paris wall-clock time denotes (a time skipped by the spring change moves forward). */
+/** The instant a Paris wall-clock time denotes (the EU rule, src/workflows/shared/send-window.ts). */
 export function parisWallTime(year: number, month: number, day: number, hour = 0, minute = 0): Date {
-  const wall = Date.UTC(year, month - 1, day, hour, minute);
-  let instant = wall - parisOffsetMs(wall);
-  instant = wall - parisOffsetMs(instant);
-  return new Date(instant);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return new Date(parisInstant(`${year}-${two(month)}-${two(day)}`, hour * 60 + minute));
 }
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;

@@ -5,6 +5,8 @@
  * it falls on the other side of a daylight-saving change.
  */
 
+import { parisParts } from '../workflows/shared/send-window';
+
 export interface IcsPerson {
   name: string;
   email: string;
@@ -104,21 +106,10 @@ export function utcStamp(date: Date): string {
   return `${date.getUTCFullYear()}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}T${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}Z`;
 }
 
-const PARIS_PARTS = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Paris',
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
-
 /** Paris wall-clock form for `DTSTART;TZID=Europe/Paris:`, `20270315T143000`. */
 export function parisLocalStamp(date: Date): string {
-  const p = Object.fromEntries(PARIS_PARTS.formatToParts(date).map((x) => [x.type, x.value]));
-  return `${p.year}${p.month}${p.day}T${p.hour}${p.minute}${p.second}`;
+  const p = parisParts(date.getTime());
+  return `${p.day.replaceAll('-', '')}T${pad(p.hour)}${pad(p.minute)}${pad(p.second)}`;
 }
 
 /** The `.ics` file of a meeting invitation (or its cancellation), CRLF line endings, folded. */

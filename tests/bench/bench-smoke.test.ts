@@ -22,7 +22,7 @@ describe('benchmark smoke run (N = 10)', () => {
     const closed = await stack.sql<{ stage: string; closed: boolean }[]>`
       SELECT d.stage, d.closed_at IS NOT NULL AS closed FROM dossiers d JOIN organisations o ON o.id = d.organisation_id WHERE o.slug LIKE 'smoke-%'`;
     expect(closed).toHaveLength(20);
-    expect(closed.every((d) => d.stage === 'declined' && d.closed)).toBe(true);
+    expect(closed.every((d) => d.stage === 'lost' && d.closed)).toBe(true);
     const mails = (await stack.catcher.store.list()).filter((m) => m.to.some((t) => t.includes('@smoke-')));
     expect(mails).toHaveLength(20);
     expect(new Set(mails.map((m) => m.messageId)).size).toBe(20);

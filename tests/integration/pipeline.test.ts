@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities';
 import { parisDay } from '../../src/domain/dates';
 import { parseCsv } from '../../src/domain/csv';
@@ -15,6 +14,7 @@ import { startOutreach } from '../../src/service/outreach';
 import { addSponsor, type Sponsor } from '../../src/service/sponsors';
 import type { OutreachStage, SponsorOutreachInput } from '../../src/workflows/sponsor-outreach/messages';
 import { seedApplication, seedFunder } from '../support/funding-seed';
+import { runMecene } from '../support/cli';
 import { startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
 
 /**
@@ -327,31 +327,8 @@ describe('the treasurer’s pipeline', () => {
   });
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real `mecene` command against the test stack's services. */
-function mecene(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
-  const base: Record<string, string | undefined> = {
-    ...process.env,
-    DATABASE_URL: stack.db.url,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: stack.taskQueue,
-    DATA_DIR: stack.dataDir,
-    SMTP_URL: undefined,
-    MECENE_LANG: undefined,
-    ...env,
-  };
-  for (const k of Object.keys(base)) if (base[k] === undefined) delete base[k];
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/mecene.mjs', ...args], { env: base as NodeJS.ProcessEnv, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const mecene = (args: string[], env: Record<string, string | undefined> = {}) => runMecene(stack, args, env);
 
 describe('mecene goal and mecene pipeline', () => {
   it('sets and shows the campaign goal; refuses anyone but a treasurer', async () => {

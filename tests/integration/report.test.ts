@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReportPdf } from '../../src/documents/report-pdf';
 import { parisDay } from '../../src/domain/dates';
 import { recordReply, startOutreach } from '../../src/service/outreach';
@@ -12,6 +11,7 @@ import { loadAssociation } from '../../src/templates/association';
 import { seedApplication, seedDossier, seedFunder, seedSponsorPayment } from '../support/funding-seed';
 import { pdfText } from '../support/pdf-text';
 import { TEMPLATES_DIR } from '../support/deps';
+import { runMecene } from '../support/cli';
 import { seed, stageOf, startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
 
 /**
@@ -322,24 +322,7 @@ describe('end-of-project report', () => {
 });
 
 describe('mecene report', () => {
-  function mecene(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-    const base: Record<string, string | undefined> = {
-      ...process.env,
-      DATABASE_URL: stack.db.url,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      TEMPORAL_TASK_QUEUE: stack.taskQueue,
-      DATA_DIR: stack.dataDir,
-      SMTP_URL: undefined,
-      MECENE_LANG: undefined,
-      ...env,
-    };
-    for (const k of Object.keys(base)) if (base[k] === undefined) delete base[k];
-    return new Promise((resolve) => {
-      execFile(process.execPath, ['bin/mecene.mjs', ...args], { env: base as NodeJS.ProcessEnv, timeout: 60_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
-    });
-  }
+  const mecene = (args: string[], env: Record<string, string | undefined> = {}) => runMecene(stack, args, env);
 
   it('writes the PDF atomically over an existing file and says what it holds, in French', async () => {
     const dir = await mkdtemp(path.join(work, 'pdf-'));

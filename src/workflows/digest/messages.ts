@@ -4,6 +4,8 @@
  * runs it in Temporal's sandbox and must decide the same way on replay.
  */
 
+import { parisParts } from '../shared/send-window';
+
 export type Lang = 'fr' | 'en';
 export type Weekday = 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday' | 'sunday';
 export type DigestRole = 'tutor' | 'treasurer';
@@ -79,23 +81,10 @@ export function scheduleWeekday(day: Weekday): 'MONDAY' | 'TUESDAY' | 'WEDNESDAY
   return day.toUpperCase() as never;
 }
 
-let parisFormat: Intl.DateTimeFormat | undefined;
-
 /** The wall clock in Paris at an instant: calendar day, weekday, HH:MM and seconds. */
 export function parisClock(at: Date): { day: string; weekday: Weekday; time: string; second: number } {
-  parisFormat ??= new Intl.DateTimeFormat('en-GB', {
-    timeZone: DIGEST_TIME_ZONE,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  });
-  const p = Object.fromEntries(parisFormat.formatToParts(at).map((x) => [x.type, x.value]));
-  const day = `${p.year}-${p.month}-${p.day}`;
-  return { day, weekday: weekdayOf(day), time: `${p.hour}:${p.minute}`, second: Number(p.second) };
+  const p = parisParts(at.getTime());
+  return { day: p.day, weekday: weekdayOf(p.day), time: `${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`, second: p.second };
 }
 
 /** Days since 1970-01-01 of a calendar day: arithmetic on days, never on instants (no DST). */

@@ -19,7 +19,6 @@ import {
   restartFollowUpsUpdate,
   type CloseInput,
   type EmailKind,
-  type NextAction,
   type OutreachStage,
   type OutreachStatus,
   type ReplyInput,
