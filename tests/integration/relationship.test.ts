@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { optOutToken } from '../../src/domain/opt-out';
-import { parisDayOf, parisParts } from '../../src/workflows/shared/send-window';
+import { parisParts } from '../../src/workflows/shared/send-window';
 import { recordReply, startOutreach } from '../../src/service/outreach';
 import { addPerson, type Person } from '../../src/service/people';
+import { addSponsor } from '../../src/service/sponsors';
 import {
   endDossier,
   handOverDossier,
@@ -155,23 +156,27 @@ describe('sending rules', () => {
     expect(Date.parse(first.date)).toBeGreaterThanOrEqual(opening - 1000);
   }, 180_000);
 
-  it('a daily cap holds the third first email to the next open day', async () => {
-    // The cap counts every email of the day, whichever dossier: two more than already reserved today.
-    const today = parisDayOf(Date.now());
-    const [{ count }] = await stack.sql<{ count: number }[]>`SELECT count(*)::int AS count FROM send_slots WHERE day = ${today}`;
-    const capped = { ...stack.outreach, sending: { ...TEST_SENDING, dailyCap: count + 2 } };
-    const seeded = await Promise.all([0, 1, 2].map(() => seed(stack.sql)));
-    for (const s of seeded) {
-      await startOutreach(capped, { sponsor: s.sponsor.slug, student: s.student.email, tutor: s.tutor.email, ask: 500, policy: { ...base, ...SEND_NOW } });
-      await waitFor(() => stack.sql`SELECT 1 FROM send_slots s JOIN dossiers d ON s.key = d.id || ':initial' WHERE d.organisation_id = ${s.sponsor.id}`.then((r) => r.length > 0), 'a slot');
+  it('a per-domain daily cap holds the third first email to the recipient domain until the next open day', async () => {
+    // A domain of its own, so no other test's email counts against it.
+    const domain = `cap-${Math.random().toString(36).slice(2, 8)}.test`;
+    const capped = { ...stack.outreach, sending: { ...TEST_SENDING, domainCap: 2 } };
+    const { student, tutor } = await seed(stack.sql);
+    const sponsors = [];
+    for (const n of [1, 2, 3]) {
+      sponsors.push(await addSponsor(stack.sql, { name: `Entreprise ${domain} ${n}`, contactName: `Contact ${n}`, contactEmail: `contact${n}@${domain}`, source: 'annuaire' }));
     }
-    const slots = await stack.sql<{ day: string; organisation_id: number }[]>`
-      SELECT s.day::text AS day, d.organisation_id FROM send_slots s JOIN dossiers d ON s.key = d.id || ':initial'
-      WHERE d.organisation_id IN ${stack.sql(seeded.map((s) => s.sponsor.id))} ORDER BY s.id`;
-    expect(slots.filter((s) => s.day === today)).toHaveLength(2);
-    expect(slots[2].day > today).toBe(true);
-    await waitFor(async () => (await mailsTo(seeded[1].sponsor.contacts[0].email)).length === 1, 'the second email');
-    expect(await mailsTo(seeded[2].sponsor.contacts[0].email)).toHaveLength(0);
+    for (const sponsor of sponsors) {
+      // Follow-ups reserve their slot as soon as they are next: three days later, they count on another day.
+      await startOutreach(capped, { sponsor: sponsor.slug, student: student.email, tutor: tutor.email, ask: 500, policy: { ...base, ...SEND_NOW, followUps: ['3d'] } });
+      await waitFor(() => stack.sql`SELECT 1 FROM send_slots s JOIN dossiers d ON s.key = d.id || ':initial' WHERE d.organisation_id = ${sponsor.id}`.then((r) => r.length > 0), 'a slot');
+    }
+    const slots = await stack.sql<{ day: string }[]>`
+      SELECT s.day::text AS day FROM send_slots s JOIN dossiers d ON s.key = d.id || ':initial'
+      WHERE d.organisation_id IN ${stack.sql(sponsors.map((s) => s.id))} ORDER BY s.id`;
+    expect(slots[0].day).toBe(slots[1].day);
+    expect(slots[2].day > slots[1].day).toBe(true);
+    await waitFor(async () => (await mailsTo(`contact2@${domain}`)).length === 1, 'the second email');
+    expect(await mailsTo(`contact3@${domain}`)).toHaveLength(0);
   });
 });
 
