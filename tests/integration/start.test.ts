@@ -42,7 +42,8 @@ describe('npm start', () => {
     let run = await npmStart(env);
     child = run.child;
     await waitFor(async () => (await fetch(`${api}/api/health`)).ok, `the API (${run.output()})`, 120_000);
-    expect(run.output()).toContain(`PGlite, ${path.join(dataDir, 'pglite')}`);
+    // The summary is printed once runtime.json is written, just after the API starts listening.
+    await waitFor(() => run.output().includes(`PGlite, ${path.join(dataDir, 'pglite')}`), `the summary (${run.output()})`);
     expect(run.output()).toContain(`smtp://127.0.0.1:${smtp}`);
     expect(existsSync(path.join(dataDir, 'runtime.json'))).toBe(true);
 
