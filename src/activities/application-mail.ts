@@ -1,4 +1,6 @@
+import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
+import { signValidationLink } from '../domain/signed-link';
 import type { Sql } from '../db/sql';
 import { formatDateTime } from '../domain/dates';
 import { formatEuros, type Lang } from '../domain/money';
@@ -95,7 +97,7 @@ function taskFor(ctx: ApplicationContext, alarm: Pick<Alarm, 'about' | 'ref' | '
 
 /** Activities that email the people working on an application: reminders, escalations, review comments. */
 export function createApplicationMailActivities(deps: ActivityDeps) {
-  const { sql, templates, publicUrl } = deps;
+  const { sql, templates, publicUrl, secret } = deps;
   const outbox = createOutbox(deps);
 
   const common = (ctx: ApplicationContext) => ({
@@ -144,6 +146,42 @@ export function createApplicationMailActivities(deps: ActivityDeps) {
         text: rendered.text,
       });
       return { messageId: row.message_id, to: row.to_address };
+    },
+
+    /**
+     * Asks the tutor to review (approve or request changes), or each treasurer to sign off the
+     * budget, with signed single-use links; each recipient gets links of their own. Once per key.
+     */
+    async sendApplicationApprovalRequest({ applicationId, milestone, round, key, expiresAt }: { applicationId: string; milestone: 'tutor_review' | 'treasurer_signoff'; round: number; key: string; expiresAt: string }): Promise<{ sent: number }> {
+      const ctx = await loadApplicationContext(sql, applicationId);
+      const people = milestone === 'tutor_review'
+        ? await sql<(Person & { id: number })[]>`SELECT p.id, p.name, p.email FROM applications a JOIN people p ON p.id = a.tutor_id WHERE a.id = ${applicationId}`
+        : await sql<(Person & { id: number })[]>`SELECT id, name, email FROM people WHERE role = 'treasurer' ORDER BY id`;
+      const actions: ('approve' | 'changes')[] = milestone === 'tutor_review' ? ['approve', 'changes'] : ['approve'];
+      let sent = 0;
+      for (const person of people) {
+        const personKey = `${key}:p${person.id}`;
+        const existing = await outbox.find(personKey);
+        if (existing && existing.status !== 'sending') continue;
+        const links = actions.map((a) => {
+          // The link id derives from the email's key: a resend after a crash carries the same links.
+          const j = createHmac('sha256', secret).update(`approval-jti:${personKey}:${a}`).digest('base64url').slice(0, 22);
+          const token = signValidationLink(secret, { d: applicationId, v: round, a, e: Math.floor(Date.parse(expiresAt) / 1000), j, p: Number(person.id), m: milestone }, 'application-approval');
+          return { label: t(`application.link.${a}`, {}, ctx.lang), url: `${publicUrl}/approval/${token}${ctx.lang === 'en' ? '?lang=en' : ''}` };
+        });
+        const rendered = renderOrFail(() =>
+          templates.render('application-approval', ctx.lang, {
+            ...common(ctx),
+            recipient: person.name,
+            task: t(`application.task.${milestone}`, {}, ctx.lang),
+            links,
+            expiresOn: formatDateTime(expiresAt, ctx.lang),
+          }),
+        );
+        await outbox.send({ applicationId, key: personKey, kind: 'application_approval', to: person.email, replyTo: ctx.student.email, subject: rendered.subject, html: rendered.html, text: rendered.text });
+        sent++;
+      }
+      return { sent };
     },
 
     /** Tells the student what the tutor wants changed before the draft goes back for review. */

@@ -7,6 +7,7 @@ import { describeError } from '../i18n/errors';
 import type { MailStore } from '../mail/catcher';
 import type { AssociationProfile } from '../templates/association';
 import { applicationsRoutes } from './routes/applications';
+import { approvalRoutes } from './routes/approval';
 import { documentRoutes } from './routes/documents';
 import { mailRoutes } from './routes/mail';
 import { optOutRoutes } from './routes/opt-out';
@@ -73,6 +74,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(mailRoutes(deps));
   await app.register(optOutRoutes(deps));
   await app.register(applicationsRoutes(deps));
+  await app.register(approvalRoutes(deps));
   await app.register(pipelineRoutes(deps));
   await app.register(reportRoutes(deps));
   await app.register(relationshipRoutes(deps));

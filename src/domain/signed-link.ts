@@ -27,7 +27,12 @@ export interface ValidationLinkPayload {
   j: string;
   /** Person id of the recipient, when known: the decision is recorded under their address. */
   p?: number;
+  /** For a funding application's links: the milestone the link decides. */
+  m?: 'tutor_review' | 'treasurer_signoff';
 }
+
+/** What a link is for: a sponsor's proposal, or a funding application's review or sign-off. */
+export type LinkScope = 'validation-link' | 'application-approval';
 
 export type VerifiedValidationLink =
   | { ok: true; payload: ValidationLinkPayload }
@@ -40,13 +45,14 @@ const payloadSchema = z.strictObject({
   e: z.number().int().positive(),
   j: z.string().regex(/^[\w-]{8,64}$/),
   p: z.number().int().positive().optional(),
+  m: z.enum(['tutor_review', 'treasurer_signoff']).optional(),
 });
 
 const TOKEN = /^([\w-]{1,1000})\.([\w-]{43})$/;
 
-function signature(secret: string, encodedPayload: string): Buffer {
-  // Domain-separated from the opt-out signature, so one kind of link never verifies as another.
-  return createHmac('sha256', secret).update(`validation-link:${encodedPayload}`).digest();
+function signature(secret: string, encodedPayload: string, scope: LinkScope): Buffer {
+  // Domain-separated from the opt-out signature and between scopes, so one kind of link never verifies as another.
+  return createHmac('sha256', secret).update(`${scope}:${encodedPayload}`).digest();
 }
 
 /** A random link id (16 bytes, base64url). */
@@ -55,12 +61,12 @@ export function newLinkId(): string {
 }
 
 /** Signs a link; `e` is the expiry in epoch seconds and `j` defaults to a fresh random id. */
-export function signValidationLink(secret: string, link: Omit<ValidationLinkPayload, 'j'> & { j?: string }): string {
-  const payload: ValidationLinkPayload = { d: link.d, v: link.v, a: link.a, e: link.e, j: link.j ?? newLinkId(), ...(link.p !== undefined ? { p: link.p } : {}) };
+export function signValidationLink(secret: string, link: Omit<ValidationLinkPayload, 'j'> & { j?: string }, scope: LinkScope = 'validation-link'): string {
+  const payload: ValidationLinkPayload = { d: link.d, v: link.v, a: link.a, e: link.e, j: link.j ?? newLinkId(), ...(link.p !== undefined ? { p: link.p } : {}), ...(link.m ? { m: link.m } : {}) };
   const parsed = payloadSchema.safeParse(payload);
   if (!parsed.success) throw new Error(`invalid validation link payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const encoded = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  return `${encoded}.${signature(secret, encoded).toString('base64url')}`;
+  return `${encoded}.${signature(secret, encoded, scope).toString('base64url')}`;
 }
 
 /**
@@ -68,12 +74,12 @@ export function signValidationLink(secret: string, link: Omit<ValidationLinkPayl
  * from the payload), then its expiry against `nowMs`. An altered payload or signature, or a
  * token signed with another secret, is `forged`.
  */
-export function verifyValidationLink(secret: string, token: string, nowMs: number): VerifiedValidationLink {
+export function verifyValidationLink(secret: string, token: string, nowMs: number, scope: LinkScope = 'validation-link'): VerifiedValidationLink {
   const m = TOKEN.exec(token);
   if (!m) return { ok: false, reason: 'malformed' };
   // Compared as text: decoding base64url ignores the last character's low bits, so two
   // spellings would decode to the same bytes; only the canonical one is accepted.
-  const expected = Buffer.from(signature(secret, m[1]).toString('base64url'));
+  const expected = Buffer.from(signature(secret, m[1], scope).toString('base64url'));
   const given = Buffer.from(m[2]);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'forged' };
   let data: unknown;

@@ -50,6 +50,15 @@ function applicationMailVariables() {
     'application-reminder': z.strictObject({ ...base, recipient: z.string().min(1), task: z.string().min(1), dueOn: z.string().min(1) }),
     'application-escalation': z.strictObject({ ...base, recipient: z.string().min(1), task: z.string().min(1), dueOn: z.string().min(1), owner: person }),
     'application-changes': z.strictObject({ ...base, reviewer: z.string().min(1), comment: z.string().min(1) }),
+    'application-approval': z.strictObject({
+      application,
+      student: person,
+      tutor: person,
+      recipient: z.string().min(1),
+      task: z.string().min(1),
+      links: z.array(z.strictObject({ label: z.string().min(1), url: z.url() })).min(1),
+      expiresOn: z.string().min(1),
+    }),
   };
 }
 
@@ -261,6 +270,15 @@ export function sampleVariables<N extends MailTemplateName>(name: N, lang: Lang)
     ...samples,
     'application-reminder': { ...application, recipient: base.student.name, task, dueOn },
     'application-escalation': { ...application, recipient: base.tutor.name, task, dueOn, owner: base.student },
+    'application-approval': {
+      application: application.application,
+      student: base.student,
+      tutor: base.tutor,
+      recipient: base.tutor.name,
+      task: lang === 'fr' ? 'relire la candidature et la valider (ou demander des modifications)' : 'review the application and approve it (or ask for changes)',
+      links: [{ label: lang === 'fr' ? 'Approuver' : 'Approve', url: 'http://127.0.0.1:3600/approval/exemple' }],
+      expiresOn: lang === 'fr' ? '22 février 2027 à 12:00' : '22 February 2027 at 12:00',
+    },
     'application-changes': { ...application, reviewer: base.tutor.name, comment: lang === 'fr' ? 'Le budget doit détailler les frais de déplacement.' : 'The budget must detail travel costs.' },
     ...digestSamples(lang, base),
     ...validationSamples(lang, base),

@@ -127,7 +127,7 @@ describe('funding application on real Temporal, PostgreSQL and SMTP', () => {
     expect(draftNotices).toHaveLength(3);
     // Each notice went out exactly once.
     const [{ count }] = await stack.sql<{ count: number }[]>`
-      SELECT count(*)::int AS count FROM emails WHERE application_id = ${started.applicationId} AND status = 'sent'`;
+      SELECT count(*)::int AS count FROM emails WHERE application_id = ${started.applicationId} AND status = 'sent' AND kind <> 'application_approval'`;
     expect(count).toBe((await eventsOf(started.applicationId)).filter((e) => ['reminder_sent', 'escalated'].includes(e.kind)).length);
   });
 
@@ -261,5 +261,43 @@ describe('funding application on real Temporal, PostgreSQL and SMTP', () => {
     const keys = await stack.sql<{ event_key: string }[]>`SELECT event_key FROM application_events WHERE application_id = ${started.applicationId} ORDER BY id`;
     expect(new Set(keys.map((k) => k.event_key)).size).toBe(keys.length);
     expect(keys.at(-1)!.event_key).toBe(`${started.applicationId}:9`);
+  });
+
+  it('asks the tutor and the treasurer by email with signed single-use links, and records their decisions', async () => {
+    const started = await start();
+    const { ref } = started;
+    await completeDraft(stack.outreach, ref, { by: student.email });
+    const links = async (to: string) => {
+      const mail = await waitFor(async () => {
+        for (const m of await mailsTo(to)) {
+          const full = (await stack.catcher.store.get(m.id))!;
+          if (full.subject.startsWith('[Mécène] À valider') && full.subject.includes(started.funder.name) && full.text.includes('/approval/')) return full;
+        }
+        return null;
+      }, `the approval request to ${to}`);
+      return [...mail.text.matchAll(/http:\/\/127\.0\.0\.1:3600(\/approval\/\S+)/g)].map((m) => m[1]);
+    };
+    const [approve, changes] = await links(tutor.email);
+    expect((await stack.app.inject({ method: 'GET', url: changes })).body).toContain('<textarea');
+    expect((await stack.app.inject({ method: 'POST', url: approve.slice(0, -3) + 'AAA' })).statusCode).toBe(400); // altered
+    const noComment = await stack.app.inject({ method: 'POST', url: changes, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'comment=' });
+    expect(noComment.statusCode).toBe(409);
+    const approved = await stack.app.inject({ method: 'POST', url: approve });
+    expect(approved.statusCode).toBe(200);
+    expect(approved.body).toContain('relecture du tuteur');
+    expect((await applicationStatus(stack.outreach, ref)).application.stage).toBe('signoff');
+    const reused = await stack.app.inject({ method: 'POST', url: approve });
+    expect(reused.statusCode).toBe(409);
+    const outdated = await stack.app.inject({ method: 'POST', url: changes, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'comment=trop+tard' });
+    expect(outdated.statusCode).toBe(410);
+
+    const [signoff] = await links(treasurer.email);
+    expect((await stack.app.inject({ method: 'POST', url: signoff })).statusCode).toBe(200);
+    const view = await applicationStatus(stack.outreach, ref);
+    expect(view.application.stage).toBe('ready');
+    expect(view.milestones.find((m) => m.key === 'tutor_review')!.reachedBy).toBe(tutor.email);
+    expect(view.milestones.find((m) => m.key === 'treasurer_signoff')!.reachedBy).toBe(treasurer.email);
+    const uses = await stack.sql<{ milestone: string; outcome: string }[]>`SELECT milestone, outcome FROM application_link_uses WHERE application_id = ${started.applicationId} ORDER BY used_at`;
+    expect(uses.map((u) => [u.milestone, u.outcome])).toEqual([['tutor_review', 'approve'], ['treasurer_signoff', 'approve']]);
   });
 });

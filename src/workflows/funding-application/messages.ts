@@ -40,6 +40,8 @@ export interface ApplicationTimings {
   sendTimeoutMs: number;
   /** Events after which the process continues as new; the server's own suggestion applies too. */
   historyLimit: number;
+  /** Lifetime of the signed review and sign-off links (default 7 days). */
+  linkTtlMs?: number;
 }
 
 export interface Milestone {
@@ -101,6 +103,8 @@ export interface ApplicationState {
   outcome: { reason: string; at: string; by: string } | null;
   eventSeq: number;
   moneySeq: number;
+  /** The round of the latest signed-link request per approval: older links are refused. */
+  approvalRequests?: { tutor_review?: number; treasurer_signoff?: number };
 }
 
 /** A reminder or escalation the process will send when its time comes, unless the work is done first. */

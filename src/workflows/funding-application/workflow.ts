@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyLocalActivities,
   setHandler,
   workflowInfo,
@@ -202,6 +203,24 @@ export async function fundingApplication(input: FundingApplicationInput): Promis
     });
   };
 
+  /**
+   * The tutor's review and the treasurer's sign-off are asked for by email with signed,
+   * single-use links (dossiers started before the links keep the CLI/API only).
+   */
+  const requestApproval = async (milestone: 'tutor_review' | 'treasurer_signoff') => {
+    if (state.stage !== (milestone === 'tutor_review' ? 'review' : 'signoff')) return;
+    if (!patched('application-approval-links')) return;
+    const round = state.eventSeq;
+    state.approvalRequests = { ...state.approvalRequests, [milestone]: round };
+    await mail.sendApplicationApprovalRequest({
+      applicationId,
+      milestone,
+      round,
+      key: `${applicationId}:approval:${milestone}:${round}`,
+      expiresAt: new Date(Date.now() + (timings.linkTtlMs ?? 7 * 86_400_000)).toISOString(),
+    });
+  };
+
   const reach = (key: MilestoneKey, by: string, at: string) => {
     const m = state.milestones.find((x) => x.key === key)!;
     m.reachedAt = at;
@@ -218,12 +237,14 @@ export async function fundingApplication(input: FundingApplicationInput): Promis
       case 'draft':
         reach('draft', request.actor.by, at);
         state.stage = stageAfterMilestones();
-        return record('milestone_reached', { milestone: 'draft', by: request.actor.by });
+        await record('milestone_reached', { milestone: 'draft', by: request.actor.by });
+        return requestApproval('tutor_review');
       case 'review':
         if (request.input.decision === 'approve') {
           reach('tutor_review', request.input.by, at);
           state.stage = stageAfterMilestones();
-          return record('milestone_reached', { milestone: 'tutor_review', by: request.input.by });
+          await record('milestone_reached', { milestone: 'tutor_review', by: request.input.by });
+          return requestApproval('treasurer_signoff');
         } else {
           // Back to drafting: the draft must be completed again, and the student hears why.
           const draft = state.milestones.find((m) => m.key === 'draft')!;
