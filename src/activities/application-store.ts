@@ -1,5 +1,5 @@
 import { parisDay } from '../domain/dates';
-import type { ApplicationState, FundingApplicationInput } from '../workflows/funding-application/messages';
+import type { ApplicationState, FundingApplicationInput, Milestone } from '../workflows/funding-application/messages';
 import type { ActivityDeps } from './deps';
 
 export interface ApplicationStep {
@@ -20,7 +20,7 @@ export interface ApplicationStep {
 export function createApplicationStoreActivities({ sql }: Pick<ActivityDeps, 'sql'>) {
   return {
     /** Creates the application with its milestones and checklist (once), and its pipeline row. */
-    async openApplication(input: FundingApplicationInput): Promise<void> {
+    async openApplication(input: FundingApplicationInput & { milestones: Milestone[] }): Promise<void> {
       await sql.begin(async (tx) => {
         const inserted = await tx`
           INSERT INTO applications (id, organisation_id, programme, amount_requested_cents, deadline_at, decision_expected_on,
@@ -34,13 +34,11 @@ export function createApplicationStoreActivities({ sql }: Pick<ActivityDeps, 'sq
         for (const [i, name] of input.documents.entries()) {
           await tx`INSERT INTO application_documents (application_id, position, name) VALUES (${input.applicationId}, ${i + 1}, ${name})`;
         }
-        const keys = ['draft', 'tutor_review', 'treasurer_signoff', 'submitted'] as const;
-        const owners = { draft: 'student', tutor_review: 'tutor', treasurer_signoff: 'treasurer', submitted: 'student' };
-        for (const [i, key] of keys.entries()) {
-          const due = new Date(Date.parse(input.deadline) - input.timings.milestoneOffsetsMs[key]);
+        // The milestones as the process worked them back from the deadline, in their order.
+        for (const [i, m] of input.milestones.entries()) {
           await tx`
             INSERT INTO application_milestones (application_id, key, position, owner_role, due_at)
-            VALUES (${input.applicationId}, ${key}, ${i + 1}, ${owners[key]}, ${due})`;
+            VALUES (${input.applicationId}, ${m.key}, ${i + 1}, ${m.owner}, ${m.dueAt})`;
         }
         await tx`
           INSERT INTO application_events (application_id, event_key, kind, stage, detail)

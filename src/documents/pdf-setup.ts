@@ -1,8 +1,8 @@
 /**
  * An A4 pdfkit document set up like the proposal (DejaVu faces, margins, colours), with the
  * same guarantees of identical bytes for identical input: fixed dates from the input, a /ID that
- * hashes the input, a Font object of its own per document. Shared by the receipt and the
- * sponsorship agreement.
+ * hashes the input, a Font object of its own per document. Shared by the receipt, the
+ * sponsorship agreement and the end-of-project report.
  */
 import { createHash } from 'node:crypto';
 import PDFDocument from 'pdfkit';
@@ -40,6 +40,8 @@ export function startDocument(opts: {
   /** Canonical text of the whole input: the document /ID is its md5. */
   identity: string;
   bodySize: number;
+  /** Language of the document (default French). */
+  lang?: 'fr' | 'en';
 }): StartedDocument {
   const date = parseIsoDate(opts.date);
   const faces = loadFontFaces();
@@ -50,7 +52,7 @@ export function startDocument(opts: {
     size: 'A4',
     margins: { top: MARGIN_TOP, bottom: MARGIN_BOTTOM, left: MARGIN_X, right: MARGIN_X },
     bufferPages: true,
-    lang: 'fr-FR',
+    lang: opts.lang === 'en' ? 'en' : 'fr-FR',
     displayTitle: true,
     info: {
       Title: opts.title,

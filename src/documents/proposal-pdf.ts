@@ -20,11 +20,10 @@
  * pdf-font-cache.ts, without changing a single byte (the unit tests compare with the uncached
  * path). What remains is pdfkit's own line wrapping and content writing, and zlib.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import PDFDocument from 'pdfkit';
+import { startDocument } from './pdf-setup';
 import { formatEuros, type Lang } from '../domain/money';
 import { FontFace, type FontkitFont } from './pdf-font-cache';
 
@@ -290,51 +289,19 @@ export async function renderProposalPdf(input: ProposalInput): Promise<Buffer> {
 
   const lang = input.lang;
   const w = WORDING[lang];
-  const date = parseIsoDate(input.date);
-  const faces = loadFontFaces();
-  const regular = faces.regular.documentFont();
-  const bold = faces.bold.documentFont();
   const money = (cents: number) => formatEuros(cents, lang);
-
-  const doc = new PDFDocument({
-    // DejaVu as the initial font: pdfkit would otherwise load Helvetica's metrics for nothing.
-    font: asFontSource(regular) as unknown as string,
-    size: 'A4',
-    margins: { top: MARGIN_TOP, bottom: MARGIN_BOTTOM, left: MARGIN_X, right: MARGIN_X },
-    bufferPages: true,
-    lang: lang === 'fr' ? 'fr-FR' : 'en',
-    displayTitle: true,
-    info: {
-      Title: w.title(input.project.title),
-      Author: input.association.name,
-      Subject: w.subject(input.sponsor.name),
-      Keywords: input.reference,
-      Creator: 'Mécène',
-      Producer: 'Mécène (PDFKit)',
-      CreationDate: date.utc,
-      ModDate: date.utc,
-    },
-  });
-  // The default /ID is md5(info): deterministic (the dates come from the input), but shared by
-  // two proposals that differ only in, say, the amount. Use a hash of the whole input instead.
-  const internals = doc as unknown as { _id?: unknown };
-  if (internals._id instanceof Uint8Array) {
-    internals._id = createHash('md5').update(canonicalInput(input)).digest();
-  }
-
-  const chunks: Uint8Array[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('data', (chunk: Uint8Array) => chunks.push(chunk));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
+  const { doc, done, left, width: contentWidth } = startDocument({
+    date: input.date,
+    title: w.title(input.project.title),
+    author: input.association.name,
+    subject: w.subject(input.sponsor.name),
+    keywords: input.reference,
+    // The default /ID is md5(info): shared by two proposals that differ only in, say, the amount.
+    identity: canonicalInput(input),
+    bodySize: BODY_SIZE,
+    lang,
   });
 
-  doc.registerFont(REGULAR, asFontSource(regular));
-  doc.registerFont(BOLD, asFontSource(bold));
-  doc.font(REGULAR).fontSize(BODY_SIZE).fillColor(COLOR_TEXT);
-
-  const left = doc.page.margins.left;
-  const contentWidth = doc.page.width - doc.page.margins.left - doc.page.margins.right;
   const bottomLimit = () => doc.page.height - doc.page.margins.bottom;
   const ensureSpace = (height: number) => {
     if (doc.y + height > bottomLimit()) doc.addPage();
@@ -360,7 +327,7 @@ export async function renderProposalPdf(input: ProposalInput): Promise<Buffer> {
 
   // --- Date and addressee ---------------------------------------------------
   doc.font(REGULAR).fontSize(BODY_SIZE).fillColor(COLOR_TEXT);
-  doc.text(w.date(longDate(lang, date)), left, doc.y, { width: contentWidth, align: 'right' });
+  doc.text(w.date(longDate(lang, parseIsoDate(input.date))), left, doc.y, { width: contentWidth, align: 'right' });
   doc.moveDown(0.6);
   doc.font(BOLD).text(w.attention(input.sponsor.name, input.sponsor.contactName), left, doc.y, {
     width: contentWidth,

@@ -8,8 +8,6 @@
  * trailer /ID is a hash of the report itself, dates are written without Intl, every document
  * gets its own fontkit Font. The same report always gives the same bytes.
  */
-import { createHash } from 'node:crypto';
-import PDFDocument from 'pdfkit';
 import { formatEuros, type Lang } from '../domain/money';
 import { t, type MessageKey } from '../i18n';
 import type { Report } from '../service/report';
@@ -21,19 +19,15 @@ import {
   COLOR_ROW_RULE,
   COLOR_RULE,
   COLOR_TEXT,
-  MARGIN_BOTTOM,
-  MARGIN_TOP,
-  MARGIN_X,
   MONTHS,
   REGULAR,
-  asFontSource,
   drawLetterhead,
   drawPageFooters,
-  loadFontFaces,
   longDate,
   parseIsoDate,
   type Doc,
 } from './proposal-pdf';
+import { startDocument } from './pdf-setup';
 
 const NBSP = '\u00a0';
 const BODY_SIZE = 10;
@@ -92,48 +86,18 @@ export async function renderReportPdf(report: Report): Promise<RenderedReport> {
   const money = (cents: number) => formatEuros(cents, lang);
   const day = (d: string) => reportDay(d, lang);
   const { from, to } = report.period;
-  const generated = parseIsoDate(report.generatedOn);
 
-  const faces = loadFontFaces();
-  const regular = faces.regular.documentFont();
-  const bold = faces.bold.documentFont();
-  const doc = new PDFDocument({
-    font: asFontSource(regular) as unknown as string,
-    size: 'A4',
-    margins: { top: MARGIN_TOP, bottom: MARGIN_BOTTOM, left: MARGIN_X, right: MARGIN_X },
-    bufferPages: true,
-    lang: lang === 'fr' ? 'fr-FR' : 'en',
-    displayTitle: true,
-    info: {
-      Title: `${say('report.pdf.title')} — ${report.association.name}`.replace(/ — $/, ''),
-      Author: report.association.name,
-      Subject: say('report.pdf.period', { from: day(from), to: day(to) }),
-      Creator: 'Mécène',
-      Producer: 'Mécène (PDFKit)',
-      CreationDate: generated.utc,
-      ModDate: generated.utc,
-    },
+  const { doc, done, left, width, ensureSpace } = startDocument({
+    date: report.generatedOn,
+    title: `${say('report.pdf.title')} — ${report.association.name}`.replace(/ — $/, ''),
+    author: report.association.name,
+    subject: say('report.pdf.period', { from: day(from), to: day(to) }),
+    // The default /ID is md5(info), shared by two reports of the same period and day: hash the report.
+    identity: JSON.stringify(report),
+    bodySize: BODY_SIZE,
+    lang,
   });
-  // The default /ID is md5(info), shared by two reports of the same period and day: hash the report.
-  const internals = doc as unknown as { _id?: unknown };
-  if (internals._id instanceof Uint8Array) internals._id = createHash('md5').update(JSON.stringify(report)).digest();
-
-  const chunks: Uint8Array[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('data', (chunk: Uint8Array) => chunks.push(chunk));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
-  doc.registerFont(REGULAR, asFontSource(regular));
-  doc.registerFont(BOLD, asFontSource(bold));
-  doc.font(REGULAR).fontSize(BODY_SIZE).fillColor(COLOR_TEXT);
-
-  const left = doc.page.margins.left;
-  const width = doc.page.width - doc.page.margins.left - doc.page.margins.right;
   const bottomLimit = () => doc.page.height - doc.page.margins.bottom;
-  const ensureSpace = (height: number) => {
-    if (doc.y + height > bottomLimit()) doc.addPage();
-  };
   const heading = (text: string, keepWith = 60) => {
     doc.moveDown(0.9);
     ensureSpace(20 + keepWith);

@@ -18,7 +18,6 @@ import {
 import { parisDay } from '../domain/dates';
 import { parseDuration } from '../domain/duration';
 import { MeceneError } from '../domain/errors';
-import type { Role } from '../domain/schemas';
 import { slugify } from '../domain/slug';
 import { pendingAlarms } from '../workflows/funding-application/alarms';
 import {
@@ -47,7 +46,7 @@ import {
 } from '../workflows/funding-application/messages';
 import type { fundingApplication } from '../workflows/funding-application/workflow';
 import type { OutreachDeps } from './outreach';
-import { personWithRole, type Person } from './people';
+import { personWithRole } from './people';
 import { parseInput } from './validate';
 
 export type ApplicationDeps = OutreachDeps;
@@ -275,16 +274,6 @@ async function liveStatus(deps: ApplicationDeps, id: string): Promise<Applicatio
   }
 }
 
-/** Checks that the person acting holds one of the roles this step needs. */
-async function actor(sql: Sql, email: string, roles: Role[]): Promise<Person> {
-  const [row] = await sql<Person[]>`SELECT id, name, email, role FROM people WHERE email = ${email.toLowerCase()}`;
-  if (!row) throw new MeceneError('error.unknownPerson', { email }, 404);
-  if (!roles.includes(row.role)) {
-    throw new MeceneError('error.wrongRole', { email, actual: { key: `role.${row.role}` }, expected: { anyOf: roles.map((r) => `role.${r}` as const) } }, 403);
-  }
-  return { ...row, id: Number(row.id) };
-}
-
 /** Sends one update to the application's process and says, in words, why it was refused if it was. */
 async function update(deps: ApplicationDeps, ref: string, run: (handle: WorkflowHandle<typeof fundingApplication>, application: ApplicationSummary) => Promise<ApplicationStatus>): Promise<ApplicationStatus> {
   const application = await resolveApplication(deps.sql, ref);
@@ -319,41 +308,41 @@ async function update(deps: ApplicationDeps, ref: string, run: (handle: Workflow
 
 export async function completeDraft(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const { by } = parseInput(actorInput, raw);
-  await actor(deps.sql, by, ['student', 'tutor']);
+  await personWithRole(deps.sql, by, ['student', 'tutor']);
   return update(deps, ref, (h) => h.executeUpdate(completeDraftUpdate, { args: [{ by }] }));
 }
 
 /** The tutor's review: approve, or send the draft back with a comment the student receives. */
 export async function reviewApplication(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const input = parseInput(reviewInput, raw);
-  await actor(deps.sql, input.by, ['tutor']);
+  await personWithRole(deps.sql, input.by, ['tutor']);
   return update(deps, ref, (h) => h.executeUpdate(reviewApplicationUpdate, { args: [input] }));
 }
 
 /** The treasurer's sign-off on the budget. */
 export async function signOffBudget(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const { by } = parseInput(actorInput, raw);
-  await actor(deps.sql, by, ['treasurer']);
+  await personWithRole(deps.sql, by, ['treasurer']);
   return update(deps, ref, (h) => h.executeUpdate(signOffBudgetUpdate, { args: [{ by }] }));
 }
 
 export async function markDocumentReady(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const input = parseInput(documentReadyInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
   return update(deps, ref, (h) => h.executeUpdate(markDocumentReadyUpdate, { args: [input] }));
 }
 
 /** Records that the application went to the funder (refused while a required document is missing). */
 export async function recordSubmission(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const { by } = parseInput(actorInput, raw);
-  await actor(deps.sql, by, ['student', 'tutor']);
+  await personWithRole(deps.sql, by, ['student', 'tutor']);
   return update(deps, ref, (h) => h.executeUpdate(recordSubmissionUpdate, { args: [{ by }] }));
 }
 
 /** The funder extended the deadline (or announced another decision date): pending milestones move with it. */
 export async function moveDeadline(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const input = parseInput(moveDeadlineInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
   return update(deps, ref, (h, a) => {
     const deadline = input.deadline ?? a.deadline;
     if (input.deadline && Date.parse(input.deadline) <= Date.now()) throw new MeceneError('error.deadlinePassed', { deadline: input.deadline }, 422);
@@ -363,7 +352,7 @@ export async function moveDeadline(deps: ApplicationDeps, ref: string, raw: unkn
 
 export async function recordDecision(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const input = parseInput(decisionInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
   if (input.outcome === 'refused') return update(deps, ref, (h) => h.executeUpdate(recordDecisionUpdate, { args: [input] }));
   const sum = input.tranches.reduce((s, x) => s + x.amount, 0);
   if (sum !== input.amount) throw new MeceneError('error.tranchesMismatch', { tranches: sum / 100, awarded: input.amount / 100 }, 422);
@@ -385,7 +374,7 @@ export async function recordDecision(deps: ApplicationDeps, ref: string, raw: un
 /** The treasurer records money received on a tranche (default: the earliest one still expected). */
 export async function recordMoney(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const input = parseInput(moneyInput, raw);
-  await actor(deps.sql, input.as, ['treasurer']);
+  await personWithRole(deps.sql, input.as, ['treasurer']);
   return update(deps, ref, async (h, a) => {
     let tranche = input.tranche;
     if (tranche === undefined) {
@@ -402,13 +391,13 @@ export async function recordMoney(deps: ApplicationDeps, ref: string, raw: unkno
 
 export async function recordReportSubmitted(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const input = parseInput(reportSubmittedInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor']);
   return update(deps, ref, (h) => h.executeUpdate(recordReportSubmittedUpdate, { args: [input] }));
 }
 
 export async function withdrawApplication(deps: ApplicationDeps, ref: string, raw: unknown): Promise<ApplicationStatus> {
   const input = parseInput(withdrawInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor']);
   return update(deps, ref, (h) => h.executeUpdate(withdrawApplicationUpdate, { args: [input] }));
 }
 

@@ -26,6 +26,7 @@ import {
   type RelationshipState,
 } from '../workflows/sponsor-outreach/messages';
 import type { sponsorOutreach } from '../workflows/sponsor-outreach/workflow';
+import { queryRunningOutreach } from './live';
 import { personWithRole } from './people';
 import { isRelationship, recordRelationshipReply, relationshipStatus } from './relationship';
 import { requireSponsor, type Sponsor } from './sponsors';
@@ -152,16 +153,8 @@ function running(sponsor: Sponsor, workflowId: string, stage: OutreachStage): Me
   return new MeceneError('error.outreachRunning', { sponsor: sponsor.name, workflowId, stage: { key: `stage.${stage}` } }, 409);
 }
 
-async function liveStatus(deps: OutreachDeps, sponsorId: number): Promise<OutreachStatus | null> {
-  try {
-    const handle = deps.client.workflow.getHandle(sponsorOutreachId(sponsorId));
-    const description = await handle.describe();
-    if (description.status.name !== 'RUNNING') return null;
-    return await handle.query(outreachStatusQuery);
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return null;
-    throw error;
-  }
+function liveStatus(deps: OutreachDeps, sponsorId: number): Promise<OutreachStatus | null> {
+  return queryRunningOutreach(deps, sponsorId, outreachStatusQuery);
 }
 
 export interface DossierSummary {

@@ -25,12 +25,18 @@ export async function listPeople(sql: Sql): Promise<Person[]> {
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
-/** The person with this address, who must hold this role (a tutor cannot own a dossier as a student). */
-export async function personWithRole(sql: Sql, email: string, role: Role): Promise<Person> {
+/**
+ * The person with this address, who must hold this role (or one of these roles): a tutor cannot
+ * own a dossier as a student, a student cannot sign off a budget.
+ */
+export async function personWithRole(sql: Sql, email: string, role: Role | Role[]): Promise<Person> {
+  const roles = Array.isArray(role) ? role : [role];
   const [row] = await sql<Person[]>`SELECT id, name, email, role FROM people WHERE email = ${email.toLowerCase()}`;
   if (!row) throw new MeceneError('error.unknownPerson', { email }, 404);
-  if (row.role !== role) {
-    throw new MeceneError('error.wrongRole', { email, actual: { key: `role.${row.role}` }, expected: { key: `role.${role}` } }, 422);
+  if (!roles.includes(row.role)) {
+    // One role expected: the owner of a new dossier (422); several: someone acting on one (403).
+    const status = Array.isArray(role) ? 403 : 422;
+    throw new MeceneError('error.wrongRole', { email, actual: { key: `role.${row.role}` }, expected: roles.length === 1 ? { key: `role.${roles[0]}` } : { anyOf: roles.map((r) => `role.${r}` as const) } }, status);
   }
   return { ...row, id: Number(row.id) };
 }

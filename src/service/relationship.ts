@@ -15,7 +15,6 @@ import {
   resubmitInput,
   resumeInput,
 } from '../domain/relationship';
-import type { Role } from '../domain/schemas';
 import {
   RELATIONSHIP_ENDED_ERROR,
   WRONG_STAGE,
@@ -36,6 +35,7 @@ import {
 } from '../workflows/sponsor-outreach/messages';
 import type { sponsorOutreach } from '../workflows/sponsor-outreach/workflow';
 import type { OutreachDeps } from './outreach';
+import { queryRunningOutreach } from './live';
 import { personWithRole } from './people';
 import { requireSponsor, type Sponsor } from './sponsors';
 import { parseInput } from './validate';
@@ -51,13 +51,6 @@ export async function isRelationship(sql: Sql, sponsorId: number): Promise<boole
     SELECT EXISTS (SELECT 1 FROM dossiers d JOIN dossier_contacts dc ON dc.dossier_id = d.id
                    WHERE d.organisation_id = ${sponsorId} AND d.closed_at IS NULL) AS yes`;
   return row.yes;
-}
-
-async function actor(sql: Sql, email: string, roles: Role[]) {
-  const [row] = await sql<{ id: number; role: Role }[]>`SELECT id, role FROM people WHERE email = ${email.toLowerCase()}`;
-  if (!row) throw new MeceneError('error.unknownPerson', { email }, 404);
-  if (!roles.includes(row.role)) throw new MeceneError('error.wrongRole', { email, actual: { key: `role.${row.role}` }, expected: { anyOf: roles.map((r) => `role.${r}` as const) } }, 403);
-  return { id: Number(row.id), role: row.role };
 }
 
 /** Sends one update to the sponsor's relationship process and says why it was refused, if it was. */
@@ -84,14 +77,7 @@ async function step(deps: OutreachDeps, ref: string, run: (handle: WorkflowHandl
 
 /** The live state of the sponsor's relationship process, or null (ended, or the first version). */
 export async function relationshipStatus(deps: OutreachDeps, sponsorId: number): Promise<RelationshipState | null> {
-  try {
-    const handle = deps.client.workflow.getHandle(sponsorOutreachId(sponsorId));
-    const description = await handle.describe();
-    if (description.status.name !== 'RUNNING') return null;
-    return await handle.query(relationshipStatusQuery);
-  } catch {
-    return null;
-  }
+  return queryRunningOutreach(deps, sponsorId, relationshipStatusQuery).catch(() => null);
 }
 
 /** Records the sponsor's reply: any outcome, from any of its contacts; the sequence stops for all. */
@@ -103,26 +89,26 @@ export async function recordRelationshipReply(deps: OutreachDeps, ref: string, r
 /** After the tutor asked for changes: a new version of the proposal (new amount, note) goes back for validation. */
 export async function resubmitProposal(deps: OutreachDeps, ref: string, raw: unknown): Promise<RelationshipState> {
   const input = parseInput(resubmitInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor']);
   return step(deps, ref, (h) => h.executeUpdate(resubmitProposalUpdate, { args: [{ amountAskedCents: input.ask, note: input.note, by: input.by }] }));
 }
 
 export async function scheduleMeeting(deps: OutreachDeps, ref: string, raw: unknown): Promise<RelationshipState> {
   const input = parseInput(meetingInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor']);
   return step(deps, ref, (h) => h.executeUpdate(scheduleMeetingUpdate, { args: [{ at: input.at, durationMin: input.duration, place: input.place, videoUrl: input.video, by: input.by }] }));
 }
 
 export async function recordMeetingResult(deps: OutreachDeps, ref: string, raw: unknown): Promise<RelationshipState> {
   const input = parseInput(meetingResultInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor']);
   return step(deps, ref, (h) => h.executeUpdate(recordMeetingResultUpdate, { args: [{ meeting: input.meeting, summary: input.summary, nextStep: input.nextStep, nextStepDue: input.due, by: input.by }] }));
 }
 
 /** A pledge with its instalments: the agreement (convention) is generated and sent to the student for signature. */
 export async function recordPledge(deps: OutreachDeps, ref: string, raw: unknown): Promise<RelationshipState> {
   const input = parseInput(pledgeInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
   return step(deps, ref, (h) =>
     h.executeUpdate(recordPledgeUpdate, {
       args: [{ amountCents: input.amount, nature: input.nature, description: input.description, counterparts: input.counterparts, instalments: input.instalments.map((i) => ({ expectedAt: i.expected, amountCents: i.amount })), by: input.by }],
@@ -133,7 +119,7 @@ export async function recordPledge(deps: OutreachDeps, ref: string, raw: unknown
 /** The treasurer records a payment: a numbered receipt (Cerfa n° 16216) goes to the sponsor with thanks. */
 export async function recordPayment(deps: OutreachDeps, ref: string, raw: unknown): Promise<RelationshipState> {
   const input = parseInput(paymentInput, raw);
-  await actor(deps.sql, input.as, ['treasurer']);
+  await personWithRole(deps.sql, input.as, ['treasurer']);
   return step(deps, ref, (h) =>
     h.executeUpdate(recordPaymentUpdate, { args: [{ amountCents: input.amount, receivedOn: input.on ?? parisDay(new Date()), instalment: input.instalment, method: input.method, by: input.as }] }),
   );
@@ -141,20 +127,20 @@ export async function recordPayment(deps: OutreachDeps, ref: string, raw: unknow
 
 export async function pauseDossier(deps: OutreachDeps, ref: string, raw: unknown): Promise<RelationshipState> {
   const input = parseInput(pauseInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
   return step(deps, ref, (h) => h.executeUpdate(pauseDossierUpdate, { args: [input] }));
 }
 
 export async function resumeDossier(deps: OutreachDeps, ref: string, raw: unknown): Promise<RelationshipState> {
   const input = parseInput(resumeInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
   return step(deps, ref, (h) => h.executeUpdate(resumeDossierUpdate, { args: [input] }));
 }
 
 /** Year-end handover: future emails, reminders and Reply-To follow the new student; the history stays. */
 export async function handOverDossier(deps: OutreachDeps, ref: string, raw: unknown): Promise<RelationshipState> {
   const input = parseInput(handOverInput, raw);
-  await actor(deps.sql, input.by, ['tutor', 'student']);
+  await personWithRole(deps.sql, input.by, ['tutor', 'student']);
   const student = await personWithRole(deps.sql, input.to, 'student');
   return step(deps, ref, (h) => h.executeUpdate(handOverDossierUpdate, { args: [{ studentId: student.id, by: input.by }] }));
 }
@@ -162,6 +148,6 @@ export async function handOverDossier(deps: OutreachDeps, ref: string, raw: unkn
 /** Ends the relationship: lost (with its reason) or withdrawn by the association. */
 export async function endDossier(deps: OutreachDeps, ref: string, raw: unknown): Promise<RelationshipState> {
   const input = parseInput(endInput, raw);
-  await actor(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
+  await personWithRole(deps.sql, input.by, ['student', 'tutor', 'treasurer']);
   return step(deps, ref, (h) => h.executeUpdate(endRelationshipUpdate, { args: [input] }));
 }

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOutreach } from '../../src/service/outreach';
 import { seed, startTestStack, waitFor, type TestStack, SEND_NOW } from '../support/stack';
@@ -9,21 +9,14 @@ import { seed, startTestStack, waitFor, type TestStack, SEND_NOW } from '../supp
  * Chromium, confirmed with the button; the objection is recorded and the next follow-up
  * is not sent.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let stack: TestStack;
 let browser: Browser;
 let baseUrl: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium introuvable (${CHROMIUM}) : apt-get install chromium, ou définissez CHROMIUM_PATH. / Chromium not found: install Debian's chromium or set CHROMIUM_PATH.`);
-  }
   stack = await startTestStack();
   baseUrl = await stack.app.listen({ host: '127.0.0.1', port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

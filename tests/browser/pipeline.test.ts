@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parisDay } from '../../src/domain/dates';
 import { addPerson } from '../../src/service/people';
@@ -13,22 +13,15 @@ import { seed, startTestStack, type TestStack } from '../support/stack';
  * What the treasurer sees: the pipeline page in a real Chromium, its two charts drawn, in
  * French, and the picture downloaded from the link as an SVG file Chromium's XML parser reads.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const today = parisDay(new Date());
 let stack: TestStack;
 let browser: Browser;
 let baseUrl: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium introuvable (${CHROMIUM}) : apt-get install chromium, ou définissez CHROMIUM_PATH. / Chromium not found: install Debian's chromium or set CHROMIUM_PATH.`);
-  }
   stack = await startTestStack({ worker: false });
   baseUrl = await stack.app.listen({ host: '127.0.0.1', port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 
   const { student, tutor, sponsor } = await seed(stack.sql);
   const treasurer = await addPerson(stack.sql, { role: 'treasurer', name: 'Sophie Bertin', email: 'sophie@asso.test' });

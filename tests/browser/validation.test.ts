@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPdfActivities } from '../../src/activities/pdf';
 import { createValidationActivities } from '../../src/activities/validation';
@@ -13,22 +13,15 @@ import { seed, startTestStack, type TestStack } from '../support/stack';
  * Chromium. An expired link gets a clear French page; the "request changes" page will not
  * submit without a comment (and records nothing); with one, the decision goes to the process.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let stack: TestStack;
 let browser: Browser;
 let baseUrl: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium introuvable (${CHROMIUM}) : apt-get install chromium, ou définissez CHROMIUM_PATH. / Chromium not found: install Debian's chromium or set CHROMIUM_PATH.`);
-  }
   // No worker: a decision finds no process, so the last step shows the "refused" page.
   stack = await startTestStack({ worker: false });
   baseUrl = await stack.app.listen({ host: '127.0.0.1', port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type DigestSettings } from '../../src/config';
 import { parisDay } from '../../src/domain/dates';
 import { addPerson } from '../../src/service/people';
@@ -18,6 +17,7 @@ import {
 } from '../../src/service/digest';
 import { addDays, parisClock, weekdayOf, type DigestRunResult } from '../../src/workflows/digest/messages';
 import { seedApplication, seedDossier, seedFunder, seedSponsorPayment } from '../support/funding-seed';
+import { runMecene } from '../support/cli';
 import { startTestStack, waitFor, type TestStack } from '../support/stack';
 
 /**
@@ -334,23 +334,8 @@ describe('the digest schedule', () => {
 });
 
 describe('mecene digest (CLI)', () => {
-  const mecene = (args: string[], env: Record<string, string | undefined> = {}) => {
-    const base: Record<string, string | undefined> = {
-      ...process.env,
-      DATABASE_URL: stack.db.url,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      TEMPORAL_TASK_QUEUE: stack.taskQueue,
-      DATA_DIR: stack.dataDir,
-      MECENE_LANG: undefined,
-      ...env,
-    };
-    for (const k of Object.keys(base)) if (base[k] === undefined) delete base[k];
-    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['bin/mecene.mjs', ...args], { env: base as NodeJS.ProcessEnv, timeout: 60_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
-    });
-  };
+  const mecene = (args: string[], env: Record<string, string | undefined> = {}) => runMecene(stack, args, env);
+
 
   it('previews a tutor’s digest in French, in English, as HTML', async () => {
     const fr = await mecene(['digest', '--preview', '--tutor', 'marc@tuteurs.test']);

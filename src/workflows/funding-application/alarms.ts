@@ -1,5 +1,6 @@
 import type { Alarm, ApplicationState, ApplicationTimings, MilestoneKey, Rung } from './messages';
 import { MILESTONE_ORDER } from './messages';
+import { climb, dueNow, stillToCome } from '../shared/ladder';
 
 /**
  * When the process reminds and escalates, computed from its state alone: the workflow waits
@@ -26,45 +27,32 @@ export function currentMilestone(state: ApplicationState): MilestoneKey | null {
   return null;
 }
 
-function rungs(about: Alarm['about'], ref: string, dueAt: string, firstAt: string, ladder: Rung[], stepMs: number, firstKind: Alarm['kind'] = 'reminder'): Alarm[] {
-  return ladder.map((to, i) => ({
-    key: `${about}:${ref}:${dueAt}:${i}`,
-    at: plus(firstAt, i * stepMs),
-    about,
-    ref,
-    kind: i === 0 ? firstKind : 'escalation',
-    to,
-    dueAt,
-  }));
-}
-
 /** Every alarm still to come (not yet handled), earliest first. */
 export function pendingAlarms(state: ApplicationState, timings: ApplicationTimings): Alarm[] {
   const all: Alarm[] = [];
   const milestone = currentMilestone(state);
   if (milestone) {
     const m = state.milestones.find((x) => x.key === milestone)!;
-    all.push(...rungs('milestone', m.key, m.dueAt, m.dueAt, ladderFrom(m.owner), timings.escalateAfterMs));
+    all.push(...climb('milestone', m.key, m.dueAt, m.dueAt, ladderFrom(m.owner), timings.escalateAfterMs));
   }
   if (state.stage === 'submitted') {
     const at = plus(state.decisionExpectedAt, timings.decisionChaseAfterMs);
-    all.push(...rungs('decision', 'decision', state.decisionExpectedAt, at, ['student', 'tutor'], timings.escalateAfterMs));
+    all.push(...climb('decision', 'decision', state.decisionExpectedAt, at, ['student', 'tutor'], timings.escalateAfterMs));
   }
   if (state.stage === 'awarded') {
     for (const t of state.tranches) {
       if (t.receivedCents >= t.amountCents) continue;
-      all.push(...rungs('tranche', String(t.n), t.expectedAt, plus(t.expectedAt, timings.trancheGraceMs), ['treasurer', 'tutor'], timings.escalateAfterMs));
+      all.push(...climb('tranche', String(t.n), t.expectedAt, plus(t.expectedAt, timings.trancheGraceMs), ['treasurer', 'tutor'], timings.escalateAfterMs));
     }
     for (const r of state.reports) {
       if (r.submittedAt) continue;
       // Before the date: a reminder to the student; missed: the tutor, then the treasurer.
       const notice = plus(r.dueAt, -timings.reportNoticeMs);
-      const [first, ...rest] = rungs('report', String(r.n), r.dueAt, r.dueAt, ['tutor', 'treasurer'], timings.escalateAfterMs, 'escalation');
+      const [first, ...rest] = climb('report', String(r.n), r.dueAt, r.dueAt, ['tutor', 'treasurer'] as Rung[], timings.escalateAfterMs, 'escalation');
       all.push({ key: `report:${r.n}:${r.dueAt}:notice`, at: notice, about: 'report', ref: String(r.n), kind: 'reminder', to: 'student', dueAt: r.dueAt }, first, ...rest);
     }
   }
-  const done = new Set(state.notified);
-  return all.filter((a) => !done.has(a.key)).sort((a, b) => a.at.localeCompare(b.at) || a.key.localeCompare(b.key));
+  return stillToCome(all, state.notified);
 }
 
 /**
@@ -72,9 +60,5 @@ export function pendingAlarms(state: ApplicationState, timings: ApplicationTimin
  * the tutor gets one escalation, not the reminder and the escalation at once.
  */
 export function dueAlarms(state: ApplicationState, timings: ApplicationTimings, now: number): { send: Alarm[]; superseded: Alarm[] } {
-  const due = pendingAlarms(state, timings).filter((a) => Date.parse(a.at) <= now);
-  const latest = new Map<string, Alarm>();
-  for (const a of due) latest.set(`${a.about}:${a.ref}`, a); // sorted by time: the last one wins
-  const send = [...latest.values()];
-  return { send, superseded: due.filter((a) => !send.includes(a)) };
+  return dueNow(pendingAlarms(state, timings), now);
 }

@@ -332,7 +332,7 @@ export async function fundingApplication(input: FundingApplicationInput): Promis
   };
 
   // 1. The application exists in PostgreSQL (and in the pipeline) before anything else.
-  if (!input.carried) await store.openApplication(input);
+  if (!input.carried) await store.openApplication({ ...input, milestones: state.milestones });
 
   // 2. Until it ends: people's requests first, else the next reminder or escalation when due.
   while (!isEnded()) {

@@ -1,4 +1,5 @@
 import { addDays, escalationDueAt, followUpDueAt, nextOpenDay, nextOpening, parisInstant, parisParts } from '../shared/send-window';
+import { climb, dueNow, stillToCome } from '../shared/ladder';
 import type { Delay, RelationshipState, RelationshipTimings } from './messages';
 
 /**
@@ -40,9 +41,6 @@ export function after(from: string, delay: Delay, rules: RelationshipTimings['se
   return new Date(nextOpening(parisInstant(day, start.hour * 60 + start.minute), rules)).toISOString();
 }
 
-function ladder(about: DossierAlarm['about'], ref: string, dueAt: string, rungs: NoticeRung[], stepMs: number, firstAt = dueAt): DossierAlarm[] {
-  return rungs.map((to, i) => ({ key: `${about}:${ref}:${dueAt}:${i}`, at: plus(firstAt, i * stepMs), about, ref, kind: i === 0 ? 'reminder' : 'escalation', to, dueAt }));
-}
 
 /** Every alarm still to come (not yet handled), earliest first; none while paused. */
 export function pendingDossierAlarms(s: RelationshipState, t: RelationshipTimings): DossierAlarm[] {
@@ -59,35 +57,30 @@ export function pendingDossierAlarms(s: RelationshipState, t: RelationshipTiming
   }
   if (s.stage === 'changes_requested' && s.validation) {
     const due = plus(s.validation.requestedAt, t.nextStepMs);
-    all.push(...ladder('changes', `v${s.validation.version}`, due, ['student', 'tutor'], t.escalateAfterMs));
+    all.push(...climb('changes', `v${s.validation.version}`, due, due, ['student', 'tutor'] as NoticeRung[], t.escalateAfterMs));
   }
   const upcoming = s.meetings.filter((m) => !m.result);
   for (const m of upcoming) {
     all.push({ key: `meeting_reminder:${m.id}:${m.at}`, at: plus(m.at, -t.meetingReminderMs), about: 'meeting_reminder', ref: String(m.id), kind: 'reminder', to: 'student', dueAt: m.at });
     const end = plus(m.at, m.durationMin * 60_000);
-    all.push(...ladder('meeting_result', String(m.id), plus(end, t.meetingResultMs), ['student', 'tutor'], t.escalateAfterMs));
+    all.push(...climb('meeting_result', String(m.id), plus(end, t.meetingResultMs), plus(end, t.meetingResultMs), ['student', 'tutor'] as NoticeRung[], t.escalateAfterMs));
   }
   if (s.nextStepDue && !upcoming.length && ['interested', 'meeting', 'pledged'].includes(s.stage) && !(s.stage === 'pledged' && s.pledge)) {
-    all.push(...ladder('next_step', 'next', s.nextStepDue, ['student', 'tutor'], t.escalateAfterMs));
+    all.push(...climb('next_step', 'next', s.nextStepDue, s.nextStepDue, ['student', 'tutor'] as NoticeRung[], t.escalateAfterMs));
   }
   if (s.stage === 'pledged' && s.pledge) {
     for (const i of s.pledge.instalments) {
       if (i.receivedCents >= i.amountCents) continue;
-      all.push(...ladder('instalment', String(i.n), i.expectedAt, ['student', 'treasurer'], t.escalateAfterMs, plus(i.expectedAt, t.instalmentGraceMs)));
+      all.push(...climb('instalment', String(i.n), i.expectedAt, plus(i.expectedAt, t.instalmentGraceMs), ['student', 'treasurer'] as NoticeRung[], t.escalateAfterMs));
     }
   }
-  const done = new Set(s.notified);
-  return all.filter((a) => !done.has(a.key)).sort((a, b) => a.at.localeCompare(b.at) || a.key.localeCompare(b.key));
+  return stillToCome(all, s.notified);
 }
 
 /** The alarms due now, minus those a later rung of the same item supersedes (after an outage, one email). */
 export function dueDossierAlarms(s: RelationshipState, t: RelationshipTimings, now: number): { send: DossierAlarm[]; superseded: DossierAlarm[] } {
-  const due = pendingDossierAlarms(s, t).filter((a) => Date.parse(a.at) <= now);
-  const latest = new Map<string, DossierAlarm>();
-  for (const a of due) if (a.about !== 'validation') latest.set(`${a.about}:${a.ref}`, a);
   // Validation rungs reach different people: each one goes.
-  const send = [...due.filter((a) => a.about === 'validation'), ...latest.values()];
-  return { send, superseded: due.filter((a) => !send.includes(a)) };
+  return dueNow(pendingDossierAlarms(s, t), now, (a) => a.about === 'validation');
 }
 
 /**
